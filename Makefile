@@ -1,0 +1,43 @@
+# Every target creates or refreshes .venv itself; nothing but Python 3.10+ is needed beforehand.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_VERSION ?= 2.13.0
+# Where there is no CUDA, ask for the CPU build of torch (falls back to the default index).
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+EXTRAS ?= dev,onnx,app
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(EXTRAS)
+
+.PHONY: venv quickstart test test-all lint bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c "import torch" 2>/dev/null || { \
+	  if command -v nvidia-smi >/dev/null 2>&1; then $(PY) -m pip install -q "torch==$(TORCH_VERSION)"; \
+	  else $(PY) -m pip install -q --timeout 20 --extra-index-url $(TORCH_CPU_INDEX) "torch==$(TORCH_VERSION)" \
+	    || $(PY) -m pip install -q "torch==$(TORCH_VERSION)"; fi; }
+	@# Pin the installed torch so no dependency can swap it for a multi-gigabyte CUDA build.
+	@$(PY) -c "import torch; print('torch==' + torch.__version__)" > $(VENV)/constraints.txt
+	$(PY) -m pip install -q -c $(VENV)/constraints.txt -e ".[$(EXTRAS)]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+quickstart: venv
+	$(VENV)/bin/convnextpose quickstart
+
+test: venv
+	$(PY) -m pytest -q
+
+test-all: venv
+	$(PY) -m pytest -q --runslow
+
+lint: venv
+	$(VENV)/bin/ruff check src tests benchmarks
+
+bench: venv
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) output .pytest_cache

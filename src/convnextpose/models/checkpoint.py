@@ -1,0 +1,241 @@
+"""Reading and writing checkpoints: released ``snapshot_N.pth.tar`` files and this project's own.
+
+Every load goes through ``torch.load(..., weights_only=True)``, so no pickled code ever runs. The
+architecture is read from the tensor shapes, so any released variant loads without being named.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .convnextpose import ConvNeXtPose, ModelSpec
+
+FORMAT_NAME = "convnextpose"
+FORMAT_VERSION = 1
+DEFAULT_DEPTH_DIM = 32
+
+# Named weights that ship inside the package: name -> file under convnextpose/weights/.
+PRETRAINED: dict[str, str] = {}
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable ConvNeXtPose checkpoint; the message says which file and why."""
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
+    """Write ``obj`` with ``torch.save`` to a temporary file beside ``path``, then rename it.
+
+    A reader (or ``--continue`` after a crash) therefore never sees a half-written file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(obj, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: ConvNeXtPose,
+    epoch: int = 0,
+    optimizer_state: Mapping | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Save a self-describing checkpoint atomically.
+
+    The layout keeps the release's keys (``epoch``, ``network``, ``optimizer``) and adds
+    ``model_spec`` (the architecture) and ``format``/``version``, plus anything in ``extra``
+    (scheduler position, RNG states, config, ...).
+    """
+    model = getattr(model, "module", model)
+    payload: dict[str, Any] = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "epoch": int(epoch),
+        "model_spec": model.spec.to_dict(),
+        "network": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    if optimizer_state is not None:
+        payload["optimizer"] = optimizer_state
+    if extra:
+        payload.update(extra)
+    return atomic_torch_save(payload, path)
+
+
+def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load a checkpoint file safely (``weights_only=True``) and return its top-level dict.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: truncated or not a torch file, or it holds pickled objects other than
+            tensors and plain containers.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except (zipfile.BadZipFile, EOFError, RuntimeError, io.UnsupportedOperation) as exc:
+        raise CheckpointError(f"{path}: not a readable torch checkpoint (truncated or wrong format: {exc})") from None
+    except Exception as exc:  # pickle.UnpicklingError and friends
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"{path}: refused to load: the file holds objects other than tensors and plain containers "
+            f"and is only read with weights_only=True ({first_line})"
+        ) from None
+    if isinstance(obj, Mapping) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return {"network": dict(obj)}
+    if not isinstance(obj, Mapping) or "network" not in obj and "state_dict" not in obj and "model" not in obj:
+        kind = type(obj).__name__
+        keys = sorted(obj)[:8] if isinstance(obj, Mapping) else []
+        raise CheckpointError(
+            f"{path}: expected a state dict or a dict with a 'network' entry, got a {kind}"
+            + (f" with keys {keys}" if keys else "")
+        )
+    return dict(obj)
+
+
+def load_state_dict_file(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu"
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Network weights (``module.`` prefix removed) and the remaining top-level entries of a file."""
+    checkpoint = read_checkpoint(path, map_location)
+    key = next(k for k in ("network", "state_dict", "model") if k in checkpoint)
+    state = checkpoint.pop(key)
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}: entry '{key}' is not a state dict of tensors")
+    state = {k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items()}
+    return state, checkpoint
+
+
+def _shape(state: Mapping[str, torch.Tensor], key: str, source: str) -> tuple[int, ...]:
+    if key not in state:
+        raise CheckpointError(f"{source}: missing key '{key}', so this is not a ConvNeXtPose network")
+    return tuple(state[key].shape)
+
+
+def infer_spec(
+    state: Mapping[str, torch.Tensor],
+    num_joints: int | None = None,
+    depth_dim: int | None = None,
+    source: str = "state dict",
+) -> dict[str, Any]:
+    """Read depths, dims, head width, joints and depth bins from the tensor shapes.
+
+    The final layer has ``J * D`` outputs; unless one of them is given, ``D`` is taken as 32.
+    """
+    stage_blocks: dict[int, set[int]] = {}
+    for key in state:
+        match = re.match(r"backbone\.stages\.(\d+)\.(\d+)\.", key)
+        if match:
+            stage_blocks.setdefault(int(match.group(1)), set()).add(int(match.group(2)))
+    if sorted(stage_blocks) != [0, 1, 2, 3]:
+        raise CheckpointError(
+            f"{source}: expected backbone.stages.0-3, found stages {sorted(stage_blocks)}; not a ConvNeXtPose network"
+        )
+    depths = [max(stage_blocks[i]) + 1 for i in range(4)]
+    dims = [_shape(state, f"backbone.stages.{i}.0.dwconv.weight", source)[0] for i in range(4)]
+    head_width = _shape(state, "head.deconv_layers_1.pwconv.weight", source)[0]
+    out_channels = _shape(state, "head.final_layer.weight", source)[0]
+    if depth_dim is None and num_joints is not None:
+        depth_dim = out_channels // num_joints if out_channels % num_joints == 0 else None
+        if depth_dim is None:
+            raise CheckpointError(
+                f"{source}: final layer has {out_channels} outputs, not divisible by {num_joints} joints"
+            )
+    depth_dim = depth_dim or DEFAULT_DEPTH_DIM
+    if out_channels % depth_dim:
+        raise CheckpointError(
+            f"{source}: head.final_layer has {out_channels} outputs, not a multiple of depth_dim={depth_dim}; "
+            "pass num_joints= or depth_dim= to say how to split it"
+        )
+    joints = out_channels // depth_dim
+    if num_joints is not None and joints != num_joints:
+        raise CheckpointError(f"{source}: head.final_layer has {out_channels} outputs, not {num_joints} x {depth_dim}")
+    return {"depths": depths, "dims": dims, "head_width": head_width, "num_joints": joints, "depth_dim": depth_dim}
+
+
+def _joint_set_for(num_joints: int) -> str:
+    return {18: "human36m", 21: "muco", 17: "mupots", 16: "mpii", 19: "coco"}.get(num_joints, "human36m")
+
+
+def load_model(
+    path: str | os.PathLike,
+    map_location: str | torch.device = "cpu",
+    num_joints: int | None = None,
+    depth_dim: int | None = None,
+    input_size: tuple[int, int] | None = None,
+) -> ConvNeXtPose:
+    """Load a ConvNeXtPose network from a checkpoint, in eval mode.
+
+    Accepts a released ``snapshot_N.pth.tar`` (``{"epoch", "network", "optimizer"}``, keys with
+    or without ``module.``), a bare state dict, or a checkpoint written by this package, and infers
+    the architecture from the tensor shapes.
+
+    Args:
+        path: checkpoint file, or the name of weights shipped with the package.
+        map_location: device to load the tensors onto.
+        num_joints: J, only needed where the final layer's J x D split is ambiguous.
+        depth_dim: D, as above (default 32).
+        input_size: (height, width) of the crop; default 256x256 or what the checkpoint records.
+
+    Raises:
+        FileNotFoundError, CheckpointError: with the file, and the key or shape that is wrong.
+    """
+    if str(path) in PRETRAINED:
+        path = Path(__file__).resolve().parent.parent / "weights" / PRETRAINED[str(path)]
+    source = str(path)
+    state, meta = load_state_dict_file(path, map_location)
+    spec_values = meta.get("model_spec") if isinstance(meta.get("model_spec"), Mapping) else None
+    if spec_values is not None:
+        try:
+            spec = ModelSpec.from_dict(dict(spec_values))
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{source}: bad model_spec entry ({exc})") from None
+        kwargs = spec.to_dict()
+    else:
+        kwargs = infer_spec(state, num_joints, depth_dim, source)
+        kwargs["joint_set"] = _joint_set_for(kwargs["num_joints"])
+    kwargs["drop_path_rate"] = 0.0
+    if input_size is not None:
+        kwargs["input_size"] = tuple(input_size)
+    model = ConvNeXtPose(**kwargs)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing keys {missing[:5]}" + (" ..." if len(missing) > 5 else ""))
+        if unexpected:
+            parts.append(f"unexpected keys {unexpected[:5]}" + (" ..." if len(unexpected) > 5 else ""))
+        raise CheckpointError(f"{source}: does not fit the inferred architecture: {'; '.join(parts)}")
+    for key, tensor in expected.items():
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            raise CheckpointError(
+                f"{source}: key '{key}' has shape {tuple(state[key].shape)}, expected {tuple(tensor.shape)}"
+            )
+        if not torch.is_floating_point(state[key]) and torch.is_floating_point(tensor):
+            raise CheckpointError(f"{source}: key '{key}' has dtype {state[key].dtype}, expected a float tensor")
+    model.load_state_dict(
+        {k: v.to(tensor.dtype) for (k, v), tensor in zip(state.items(), [expected[k] for k in state])}
+    )
+    model.to(map_location)
+    return model.eval()

@@ -1,0 +1,59 @@
+"""The console script, through a subprocess as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import shared_path
+
+
+def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "convnextpose", *args], capture_output=True, text=True, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"convnextpose {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def test_info_on_a_variant():
+    out = run_cli("info", "XS").stdout
+    assert "3.53 M" in out and "(B, 18, 3)" in out and "human36m" in out
+
+
+def test_info_on_the_official_checkpoint():
+    path = shared_path("fixtures", "official_checkpoint", "snapshot_24.pth.tar")
+    out = run_cli("info", str(path)).stdout
+    assert "depths [1, 1, 2, 1]" in out and "dims [16, 32, 64, 128]" in out
+    assert "0.30 M" in out and "0..31" in out
+
+
+def test_bad_checkpoint_is_one_line_error(tmp_path):
+    bad = tmp_path / "snapshot_5.pth.tar"
+    torch.save({"network": {"x": torch.zeros(1)}}, bad)
+    result = run_cli("info", str(bad), check=False)
+    assert result.returncode == 1
+    assert "snapshot_5.pth.tar" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unknown_variant_lists_choices():
+    result = run_cli("info", "XXL", check=False)
+    assert result.returncode == 1 and "xs" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("0", [0]), ("0-1", [0, 1]), ("0,2", [0, 2]), ("20-22,25", [20, 21, 22, 25])]
+)
+def test_release_style_ranges(text, expected):
+    from convnextpose.cli._args import parse_int_range
+
+    assert parse_int_range(text) == expected
+
+
+def test_bad_range():
+    from convnextpose.cli._args import parse_int_range
+
+    with pytest.raises(ValueError, match="N-M"):
+        parse_int_range("3-1")
