@@ -1,0 +1,93 @@
+"""Image reading and the network's input crops, shared by the data pipeline and inference.
+
+Images are RGB uint8 (H, W, 3) everywhere inside the package; OpenCV's BGR appears only at the
+file boundary.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+
+class ImageError(ValueError):
+    """An image that cannot be used; the message names the file or says what is wrong with the array."""
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as RGB uint8 (H, W, 3).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ImageError: the bytes are not a decodable image, or it is empty.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"image not found: {path}")
+    data = np.fromfile(path, dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None or image.size == 0:
+        raise ImageError(f"{path}: not a readable image (empty or not an image format OpenCV can decode)")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def decode_image_bytes(data: bytes, source: str = "upload") -> np.ndarray:
+    """Decode encoded image bytes (JPEG, PNG, ...) to RGB uint8; ImageError if they are not an image."""
+    array = np.frombuffer(data, dtype=np.uint8)
+    image = cv2.imdecode(array, cv2.IMREAD_COLOR) if array.size else None
+    if image is None or image.size == 0:
+        raise ImageError(f"{source}: not a decodable image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def as_rgb(image: np.ndarray, color_order: str = "rgb") -> np.ndarray:
+    """Validate an (H, W, 3) uint8 array and return it in RGB order.
+
+    Args:
+        image: the array; grayscale (H, W) is expanded to three channels.
+        color_order: ``"rgb"`` or ``"bgr"`` (what OpenCV's ``imread`` gives).
+    """
+    if color_order not in ("rgb", "bgr"):
+        raise ValueError(f"color_order must be 'rgb' or 'bgr', got {color_order!r}")
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ImageError(f"expected an image array of shape (H, W, 3), got {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ImageError(f"empty image of shape {image.shape}")
+    if image.dtype != np.uint8:
+        raise ImageError(f"expected a uint8 image, got dtype {image.dtype}")
+    image = image[:, :, :3]
+    return np.ascontiguousarray(image[:, :, ::-1] if color_order == "bgr" else image)
+
+
+def warp_crops(image: np.ndarray, transforms: np.ndarray, input_size: tuple[int, int]) -> np.ndarray:
+    """Affine-warp crops out of one image (bilinear, black outside the image).
+
+    Args:
+        image: (H, W, 3) uint8 RGB.
+        transforms: (N, 2, 3) image -> crop maps, e.g. from :func:`convnextpose.geometry.crop_transforms`.
+        input_size: (height, width) of the crops.
+
+    Returns:
+        (N, height, width, 3) uint8.
+    """
+    height, width = input_size
+    crops = np.zeros((len(transforms), height, width, 3), dtype=np.uint8)
+    for i, trans in enumerate(np.asarray(transforms, dtype=np.float64)):
+        crops[i] = cv2.warpAffine(image, trans, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return crops
+
+
+def normalize_crops(crops: np.ndarray) -> np.ndarray:
+    """(N, H, W, 3) uint8 RGB -> (N, 3, H, W) float32, /255 then ImageNet mean/std, as the release."""
+    crops = np.asarray(crops, dtype=np.float32) / 255.0
+    crops = (crops - IMAGENET_MEAN) / IMAGENET_STD
+    return np.ascontiguousarray(crops.transpose(0, 3, 1, 2))
