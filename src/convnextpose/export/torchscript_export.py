@@ -1,0 +1,71 @@
+"""TorchScript export: a traced, frozen module that runs without this package's Python code."""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .fuse import fuse_model
+from .onnx_export import ExportReport, PoseGraph, _unwrap, sample_input
+
+
+def export_torchscript(
+    model: nn.Module,
+    path: str | os.PathLike,
+    with_confidence: bool = True,
+    fuse: bool = True,
+    verify: bool = True,
+    atol: float = 1e-4,
+    rtol: float = 1e-5,
+    example_input: torch.Tensor | None = None,
+) -> ExportReport:
+    """Trace the network (batch norms folded) and save it with ``torch.jit.save``.
+
+    Load it with ``torch.jit.load(path)``; it maps (B, 3, H, W) normalised crops to
+    ``(joints_hm (B, J, 3), confidence (B, J))`` (or ``joints_hm`` alone), for any batch size.
+
+    Raises:
+        RuntimeError: the reloaded module disagrees with PyTorch beyond ``atol + rtol * |value|``.
+    """
+    started = time.perf_counter()
+    reference = copy.deepcopy(_unwrap(model)).cpu().eval()
+    graph = PoseGraph(fuse_model(reference) if fuse else reference, with_confidence).eval()
+    example = sample_input(reference) if example_input is None else torch.as_tensor(example_input).float()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.freeze(torch.jit.trace(graph, (example,), check_trace=False))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.jit.save(traced, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    report = ExportReport(path, "torchscript", time.perf_counter() - started, path.stat().st_size)
+    if verify:
+        loaded = torch.jit.load(str(path))
+        # A different batch size than the trace, to show the batch axis is free.
+        check = torch.cat([example, example[:1]])
+        with torch.no_grad():
+            got = loaded(check)
+            want = reference.forward_with_confidence(check) if with_confidence else reference(check)
+        got = got if isinstance(got, tuple) else (got,)
+        want = want if isinstance(want, tuple) else (want,)
+        diffs = {name: float((g - w).abs().max()) for name, g, w in zip(("joints_hm", "confidence"), got, want)}
+        report.max_abs_diff = max(diffs.values())
+        report.checked_outputs = tuple(diffs)
+        report.details["max_abs_diff"] = diffs
+        if any(not np.allclose(g.numpy(), w.numpy(), rtol=rtol, atol=atol) for g, w in zip(got, want)):
+            raise RuntimeError(f"{path}: TorchScript output differs from PyTorch by {diffs} (max abs)")
+    return report

@@ -1,0 +1,137 @@
+"""Runtimes that turn a batch of normalised crops into joints: PyTorch and ONNX Runtime.
+
+A backend is called with (N, 3, H, W) float32 crops and returns ``joints_hm`` (N, J, 3) in heatmap
+units and ``confidence`` (N, J), both float32 NumPy arrays. ``spec`` tells the estimator the
+input size, joints, depth bins and joint set.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..models.checkpoint import PRETRAINED, _joint_set_for, load_model
+from ..models.convnextpose import ConvNeXtPose, ModelSpec
+
+
+def _is_onnx_path(model: Any) -> bool:
+    return isinstance(model, (str, os.PathLike)) and str(model).lower().endswith(".onnx")
+
+
+def load_network(model: nn.Module | str | os.PathLike, device: str = "cpu") -> ConvNeXtPose:
+    """A ConvNeXtPose module as given, or loaded from a checkpoint path or shipped-weights name."""
+    if isinstance(model, nn.Module):
+        return getattr(model, "module", model)
+    if _is_onnx_path(model):
+        raise ValueError(f"{model} is an ONNX file: use backend='onnx' to run it")
+    if isinstance(model, (str, os.PathLike)):
+        if str(model) not in PRETRAINED and not Path(model).exists():
+            known = f"; shipped weights: {sorted(PRETRAINED)}" if PRETRAINED else ""
+            raise FileNotFoundError(f"checkpoint not found: {model}{known}")
+        return load_model(model, map_location=device)
+    raise TypeError(f"model must be a ConvNeXtPose module, a checkpoint path or an .onnx path, got {type(model)}")
+
+
+class TorchBackend:
+    """PyTorch inference, by default on the optimised path (batch norm folded, channels-last).
+
+    Args:
+        model: a ConvNeXtPose module (copied, never modified) or a checkpoint path.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+        optimize: fold batch norms and use channels-last memory (same outputs to ~1e-6).
+    """
+
+    name = "torch"
+
+    def __init__(self, model: nn.Module | str | os.PathLike, device: str = "cpu", optimize: bool = True) -> None:
+        from ..export.fuse import optimize_model
+
+        network = load_network(model, device)
+        self.spec: ModelSpec = network.spec
+        self.device = torch.device(device)
+        self.channels_last = bool(optimize)
+        network = optimize_model(network) if optimize else copy.deepcopy(network).eval()
+        self.model = network.to(self.device).eval()
+
+    @torch.inference_mode()
+    def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        images = torch.from_numpy(np.ascontiguousarray(crops, dtype=np.float32)).to(self.device)
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        coords, confidence = self.model.forward_with_confidence(images)
+        return coords.float().cpu().numpy(), confidence.float().cpu().numpy()
+
+
+class OnnxBackend:
+    """ONNX Runtime inference of a file written by :func:`convnextpose.export.export_onnx`.
+
+    Args:
+        model: an ``.onnx`` path; or a ConvNeXtPose module / checkpoint, exported to a temporary file.
+        device: ``"cpu"`` or ``"cuda"`` (needs onnxruntime-gpu).
+        threads: intra-op threads (default: onnxruntime's choice).
+    """
+
+    name = "onnx"
+
+    def __init__(self, model: Any, device: str = "cpu", threads: int | None = None) -> None:
+        from ..export.onnx_export import export_onnx, make_session, read_spec_metadata, require
+
+        require("onnxruntime")
+        self._tmpdir = None
+        if _is_onnx_path(model):
+            path = Path(model)
+            if not path.is_file():
+                raise FileNotFoundError(f"ONNX model not found: {path}")
+        else:
+            network = load_network(model, "cpu")
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="convnextpose-onnx-")
+            path = Path(self._tmpdir.name) / "model.onnx"
+            export_onnx(network, path)
+        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.startswith("cuda") else None
+        self.session = make_session(path, threads=threads, providers=providers)
+        self.path = path
+        inputs = self.session.get_inputs()
+        self.input_name = inputs[0].name
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        shape = inputs[0].shape
+        self.dynamic_batch = not isinstance(shape[0], int)
+        values = read_spec_metadata(self.session)
+        if values is not None:
+            self.spec = ModelSpec.from_dict(values)
+        else:  # a foreign file: read what we need from the shapes
+            joints = self.session.get_outputs()[0].shape[1]
+            self.spec = ModelSpec(
+                num_joints=int(joints), input_size=(int(shape[2]), int(shape[3])), joint_set=_joint_set_for(int(joints))
+            )
+
+    def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        crops = np.ascontiguousarray(crops, dtype=np.float32)
+        if self.dynamic_batch:
+            outputs = self.session.run(None, {self.input_name: crops})
+        else:
+            parts = [self.session.run(None, {self.input_name: crops[i : i + 1]}) for i in range(len(crops))]
+            outputs = [np.concatenate([p[k] for p in parts]) for k in range(len(self.output_names))]
+        coords = outputs[0].astype(np.float32)
+        if "confidence" in self.output_names:
+            confidence = outputs[self.output_names.index("confidence")].astype(np.float32)
+        else:
+            confidence = np.full(coords.shape[:2], np.nan, dtype=np.float32)
+        return coords, confidence
+
+
+def make_backend(model: Any, backend: str = "torch", device: str = "cpu", **kwargs: Any) -> TorchBackend | OnnxBackend:
+    """Build a backend by name: ``"torch"`` or ``"onnx"``."""
+    if backend == "torch":
+        if _is_onnx_path(model):
+            raise ValueError(f"{model} is an ONNX file: use backend='onnx'")
+        return TorchBackend(model, device, optimize=kwargs.get("optimize", True))
+    if backend == "onnx":
+        return OnnxBackend(model, device, threads=kwargs.get("threads"))
+    raise ValueError(f"unknown backend {backend!r}; choose 'torch' or 'onnx'")

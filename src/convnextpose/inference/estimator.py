@@ -1,0 +1,412 @@
+"""PoseEstimator: images (+ boxes) -> crops -> network -> decoding -> 3D poses in the camera frame.
+
+Pipeline per image (DATA_FORMATS.md section 6): each person box [x, y, w, h] is clipped to the
+image, grown to the network's aspect ratio and by 1.25, and affine-warped to the input size;
+the crops of all people (of all images in a batch) go through the network in one pass; the
+output (heatmap units) is mapped back through the crop to image pixels, z to mm around the root
+depth, and ``pixel2cam`` gives camera-frame millimetres with the focal length and principal point.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..codec import decode, flip_back
+from ..geometry import crop_transforms, pixel2cam, process_boxes
+from ..image import ImageError, as_rgb, decode_image_bytes, normalize_crops, read_image, warp_crops
+from ..joints import get_joint_set
+from .backends import make_backend
+from .detector import HOGPersonDetector, run_detector, whole_frame
+from .result import PersonPose, Poses
+from .root_depth import DEFAULT_FOCAL, estimate_root_depth
+
+logger = logging.getLogger(__name__)
+
+ImageInput = str | os.PathLike | np.ndarray | bytes
+
+
+def _pair(value: float | Sequence[float] | np.ndarray, name: str) -> np.ndarray:
+    """A scalar or (2,) positive value as a float64 (2,) array."""
+    array = np.asarray(value, dtype=np.float64).reshape(-1)
+    if array.size == 1:
+        array = np.repeat(array, 2)
+    if array.shape != (2,) or not np.isfinite(array).all():
+        raise ValueError(f"{name} must be a number or a pair (x, y) of finite numbers, got {value!r}")
+    return array
+
+
+@dataclass
+class _Job:
+    """One image on its way through the pipeline."""
+
+    source: str
+    image: np.ndarray | None = None
+    error: str | None = None
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    scores: np.ndarray | None = None
+    indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    crop_boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    root_depths: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    depth_sources: list[str] = field(default_factory=list)
+    focal: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    princpt: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    warnings: list[str] = field(default_factory=list)
+
+
+class PoseEstimator:
+    """3D human pose estimation on whole images.
+
+    Args:
+        model: a ConvNeXtPose module, a checkpoint path (or shipped-weights name), or with
+            ``backend="onnx"`` an ``.onnx`` file (a module or checkpoint is exported on the fly).
+        backend: ``"torch"`` or ``"onnx"``.
+        device: ``"cpu"`` or ``"cuda[:i]"``.
+        flip_test: also run the mirrored crop and average, as the release's flip test
+            (twice the network cost).
+        detector: where boxes come from when :meth:`predict` gets none: ``None`` or ``"hog"``
+            (OpenCV's HOG people detector, built in), ``"frame"`` (the whole image: one person),
+            or any callable ``image (H, W, 3) RGB -> boxes (N, 4) [x, y, w, h] [, scores (N,)]``.
+        focal: default focal length (fx, fy) or f in px; 1500 px as the release's demo. Per call
+            overridable.
+        princpt: default principal point (cx, cy) px; None means the image centre.
+        fallback_to_frame: when the detector finds nobody, use the whole image as one person.
+        strict: raise ValueError on an invalid box or root depth instead of skipping the box
+            (or replacing the depth by the prior) with a warning.
+        batch_size: most crops per forward pass (larger batches are split).
+        optimize: PyTorch backend only: fold batch norms, channels-last (same outputs to ~1e-6).
+        threads: ONNX Runtime intra-op threads, or ``torch.set_num_threads`` for PyTorch (global).
+        box_scale: margin around each box before cropping (1.25 as trained).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module | str | os.PathLike,
+        backend: str = "torch",
+        device: str = "cpu",
+        flip_test: bool = False,
+        detector: str | Callable[[np.ndarray], Any] | None = None,
+        focal: float | Sequence[float] | None = None,
+        princpt: Sequence[float] | None = None,
+        fallback_to_frame: bool = True,
+        strict: bool = False,
+        batch_size: int = 32,
+        optimize: bool = True,
+        threads: int | None = None,
+        box_scale: float = 1.25,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if threads and backend == "torch":
+            torch.set_num_threads(int(threads))
+        self.backend = make_backend(model, backend, device, optimize=optimize, threads=threads)
+        self.spec = self.backend.spec
+        self.joint_set = get_joint_set(self.spec.joint_set)
+        self.flip_test = bool(flip_test)
+        self.detector = self._resolve_detector(detector)
+        self.focal = _pair(DEFAULT_FOCAL if focal is None else focal, "focal")
+        self.princpt = None if princpt is None else _pair(princpt, "princpt")
+        self.fallback_to_frame = bool(fallback_to_frame)
+        self.strict = bool(strict)
+        self.batch_size = int(batch_size)
+        self.box_scale = float(box_scale)
+
+    @staticmethod
+    def _resolve_detector(detector: Any) -> Callable[[np.ndarray], Any]:
+        if detector is None or detector == "hog":
+            return HOGPersonDetector()
+        if detector in ("frame", "full", "whole"):
+            return whole_frame
+        if callable(detector):
+            return detector
+        raise ValueError(f"detector must be None, 'hog', 'frame' or a callable, got {detector!r}")
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.spec.input_size
+
+    # ------------------------------------------------------------------ public API
+
+    def predict(
+        self,
+        image: ImageInput,
+        boxes: np.ndarray | Sequence[Sequence[float]] | None = None,
+        root_depths: np.ndarray | Sequence[float] | None = None,
+        focal: float | Sequence[float] | None = None,
+        princpt: Sequence[float] | None = None,
+        color_order: str = "rgb",
+        scores: Sequence[float] | None = None,
+    ) -> Poses:
+        """3D poses of the people in one image, all crops in one forward pass.
+
+        Args:
+            image: a file path, encoded image bytes, or an (H, W, 3) uint8 array.
+            boxes: (N, 4) [x, y, w, h] px; None runs the detector.
+            root_depths: (N,) root (pelvis) depth in mm per box; None (or a non-finite entry,
+                with a warning) uses the box-size prior (:func:`estimate_root_depth`).
+            focal: (fx, fy) or f px for this image; default the estimator's.
+            princpt: (cx, cy) px; default the estimator's, else the image centre.
+            color_order: channel order of an array ``image``: ``"rgb"`` or ``"bgr"`` (OpenCV).
+            scores: optional (N,) detection scores to carry along with given boxes.
+
+        Returns:
+            :class:`Poses`, a list of :class:`PersonPose` in box order (invalid boxes skipped
+            unless ``strict``; see ``Poses.warnings``).
+
+        Raises:
+            FileNotFoundError: ``image`` is a path that does not exist.
+            ImageError (a ValueError): not a decodable image, empty, or not uint8 (H, W, 3).
+            ValueError: boxes not (N, 4), root_depths/scores of another length, a bad
+                ``color_order``; in ``strict`` mode also an invalid box or root depth.
+        """
+        return self.predict_batch(
+            [image],
+            None if boxes is None else [boxes],
+            None if root_depths is None else [root_depths],
+            focal=focal,
+            princpt=princpt,
+            color_order=color_order,
+            scores=None if scores is None else [scores],
+            on_error="raise",
+        )[0]
+
+    def predict_batch(
+        self,
+        images: Iterable[ImageInput],
+        boxes: Sequence[np.ndarray | Sequence[Sequence[float]] | None] | None = None,
+        root_depths: Sequence[np.ndarray | Sequence[float] | None] | None = None,
+        focal: float | Sequence[float] | None = None,
+        princpt: Sequence[float] | None = None,
+        color_order: str = "rgb",
+        scores: Sequence[Sequence[float] | None] | None = None,
+        on_error: str = "skip",
+    ) -> list[Poses]:
+        """:meth:`predict` for many images; all their crops share forward passes of ``batch_size``.
+
+        Args:
+            images: paths, bytes or arrays.
+            boxes, root_depths, scores: one entry per image (each as in :meth:`predict`), or None.
+            focal, princpt, color_order: shared by all images.
+            on_error: ``"skip"``: an image that cannot be read, or whose boxes are malformed,
+                gives an empty :class:`Poses` with ``error`` set (and a logged warning), and the
+                rest of the batch goes on; ``"raise"``: the first such problem raises.
+
+        Returns:
+            One :class:`Poses` per image, in order.
+        """
+        if on_error not in ("skip", "raise"):
+            raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
+        if color_order not in ("rgb", "bgr"):
+            raise ValueError(f"color_order must be 'rgb' or 'bgr', got {color_order!r}")
+        images = list(images)
+        for name, values in (("boxes", boxes), ("root_depths", root_depths), ("scores", scores)):
+            if values is not None and len(values) != len(images):
+                raise ValueError(f"{name} has {len(values)} entries for {len(images)} images")
+        focal_pair = self.focal if focal is None else _pair(focal, "focal")
+        princpt_pair = self.princpt if princpt is None else _pair(princpt, "princpt")
+        jobs = []
+        for i, image in enumerate(images):
+            job = _Job(source=_describe(image))
+            try:
+                self._prepare(
+                    job, image, None if boxes is None else boxes[i], None if root_depths is None else root_depths[i],
+                    None if scores is None else scores[i], focal_pair, princpt_pair, color_order,
+                )  # fmt: skip
+            except (FileNotFoundError, ValueError) as exc:
+                if on_error == "raise":
+                    raise
+                job.error = str(exc)
+                logger.warning("skipped %s: %s", job.source, exc)
+            jobs.append(job)
+        return self._run(jobs)
+
+    def track(self, frames: Iterable[ImageInput], **tracker_args: Any) -> Iterator[Poses]:
+        """Poses of a frame sequence with re-cropping from the previous frame and smoothing.
+
+        A generator over :meth:`PoseTracker.update <convnextpose.inference.PoseTracker.update>`;
+        ``tracker_args`` go to :class:`~convnextpose.inference.PoseTracker`.
+        """
+        from .tracker import PoseTracker
+
+        tracker = PoseTracker(self, **tracker_args)
+        for frame in frames:
+            yield tracker.update(frame)
+
+    # ------------------------------------------------------------------ pipeline
+
+    def _load(self, image: ImageInput, color_order: str) -> np.ndarray:
+        if isinstance(image, (str, os.PathLike)):
+            return read_image(image)
+        if isinstance(image, (bytes, bytearray, memoryview)):
+            return decode_image_bytes(bytes(image))
+        if isinstance(image, np.ndarray):
+            return as_rgb(image, color_order)
+        raise ImageError(
+            f"expected an image path, encoded bytes or a uint8 (H, W, 3) array, got {type(image).__name__}"
+        )
+
+    def _prepare(
+        self,
+        job: _Job,
+        image: ImageInput,
+        boxes: Any,
+        root_depths: Any,
+        scores: Any,
+        focal: np.ndarray,
+        princpt: np.ndarray | None,
+        color_order: str,
+    ) -> None:
+        job.image = self._load(image, color_order)
+        height, width = job.image.shape[:2]
+        job.focal = focal
+        job.princpt = np.array([width / 2.0, height / 2.0]) if princpt is None else princpt
+        if boxes is None:
+            if root_depths is not None:
+                raise ValueError("root_depths were given without boxes; give both, or neither to use the detector")
+            boxes, scores = run_detector(self.detector, job.image)
+            if len(boxes) == 0 and self.fallback_to_frame:
+                boxes, scores = whole_frame(job.image)
+                job.warnings.append("no person detected: used the whole image as one person")
+                logger.info("%s: no person detected, using the whole image", job.source)
+        boxes = np.asarray(boxes, dtype=np.float64)
+        if boxes.size == 0:
+            boxes = boxes.reshape(0, 4)
+        if boxes.ndim == 1 and boxes.shape == (4,):
+            boxes = boxes[None]
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
+            raise ValueError(f"boxes must be (N, 4) [x, y, w, h] px, got shape {boxes.shape}")
+        count = len(boxes)
+        depths = np.full(count, np.nan)
+        if root_depths is not None:
+            depths = np.asarray(root_depths, dtype=np.float64).reshape(-1)
+            if len(depths) != count:
+                raise ValueError(f"{len(depths)} root depths for {count} boxes")
+        if scores is not None:
+            scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+            if len(scores) != count:
+                raise ValueError(f"{len(scores)} scores for {count} boxes")
+        aspect = self.input_size[1] / self.input_size[0]
+        crop_boxes, valid = process_boxes(boxes, width, height, aspect_ratio=aspect, scale=self.box_scale)
+        valid = np.atleast_1d(valid) & (crop_boxes[:, 2] >= 1.0) & (crop_boxes[:, 3] >= 1.0)
+        for i in np.flatnonzero(~valid):
+            message = f"box {i} {boxes[i].round(2).tolist()} is invalid (non-finite, zero size or outside the image)"
+            if self.strict:
+                raise ValueError(f"{job.source}: {message}")
+            job.warnings.append(message + ": skipped")
+            logger.warning("%s: %s: skipped", job.source, message)
+        sources = np.where(np.isfinite(depths) & (depths > 0), "given", "prior")
+        for i in np.flatnonzero(valid & (sources == "prior") & (root_depths is not None)):
+            message = f"root depth {depths[i]} of box {i} is not a positive finite number"
+            if self.strict:
+                raise ValueError(f"{job.source}: {message}")
+            job.warnings.append(message + ": used the box-size prior instead")
+            logger.warning("%s: %s: using the box-size prior", job.source, message)
+        prior = estimate_root_depth(np.where(valid[:, None], crop_boxes, 1.0), job.focal)
+        depths = np.where(sources == "given", depths, prior)
+        job.indices = np.flatnonzero(valid)
+        job.boxes, job.crop_boxes = boxes[valid], crop_boxes[valid]
+        job.scores = None if scores is None else scores[valid]
+        job.root_depths = depths[valid]
+        job.depth_sources = [str(s) for s in sources[valid]]
+
+    def _run(self, jobs: list[_Job]) -> list[Poses]:
+        """Crop every job's people, run the network in batches, decode, and build the results."""
+        height, width = self.input_size
+        owners = [(j, k) for j, job in enumerate(jobs) if job.error is None for k in range(len(job.boxes))]
+        joints_hm = np.zeros((len(owners), self.spec.num_joints, 3), dtype=np.float32)
+        confidence = np.zeros((len(owners), self.spec.num_joints), dtype=np.float32)
+        for start in range(0, len(owners), self.batch_size):
+            chunk = owners[start : start + self.batch_size]
+            crops = np.concatenate([self._crops(jobs[j], rows) for j, rows in _group(chunk)])
+            coords, conf = self._forward(crops)
+            joints_hm[start : start + len(chunk)] = coords
+            confidence[start : start + len(chunk)] = conf
+        results = []
+        cursor = 0
+        for job in jobs:
+            if job.error is not None:
+                results.append(Poses([], None, job.source, job.error, job.warnings))
+                continue
+            n = len(job.boxes)
+            people = self._decode(job, joints_hm[cursor : cursor + n], confidence[cursor : cursor + n])
+            cursor += n
+            results.append(Poses(people, job.image.shape[:2], job.source, None, job.warnings))
+        return results
+
+    def _crops(self, job: _Job, rows: list[int]) -> np.ndarray:
+        boxes = job.crop_boxes[rows]
+        transforms = crop_transforms(boxes[:, :2] + boxes[:, 2:] / 2.0, boxes[:, 2:], self.input_size)
+        return normalize_crops(warp_crops(job.image, transforms, self.input_size))
+
+    def _forward(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Network on (N, 3, H, W) crops; with flip test, the mirrored crops ride in the same batch."""
+        if not self.flip_test:
+            return self.backend(crops)
+        n = len(crops)
+        coords, conf = self.backend(np.concatenate([crops, crops[..., ::-1]]))
+        perm = self.joint_set.flip_permutation
+        flipped = flip_back(coords[n:], perm, self.spec.output_size[1])
+        return (coords[:n] + flipped) / 2.0, (conf[:n] + conf[n:][:, perm]) / 2.0
+
+    def _decode(self, job: _Job, joints_hm: np.ndarray, confidence: np.ndarray) -> list[PersonPose]:
+        boxes = job.crop_boxes
+        inverse = crop_transforms(boxes[:, :2] + boxes[:, 2:] / 2.0, boxes[:, 2:], self.input_size, inverse=True)
+        joints_img = decode(joints_hm, job.root_depths, inverse, self.input_size, self.spec.depth_dim)
+        joints_cam = pixel2cam(joints_img, job.focal, job.princpt)
+        root = self.joint_set.root_index
+        people = []
+        for k in range(len(boxes)):
+            people.append(
+                PersonPose(
+                    box=job.boxes[k].copy(),
+                    crop_box=boxes[k].copy(),
+                    joints_2d=joints_img[k, :, :2],
+                    joints_3d=joints_cam[k],
+                    joints_3d_rel=joints_cam[k] - joints_cam[k, root],
+                    confidence=confidence[k].astype(np.float64),
+                    root_depth=float(job.root_depths[k]),
+                    root_depth_source=job.depth_sources[k],
+                    focal=job.focal.copy(),
+                    princpt=job.princpt.copy(),
+                    joint_set=self.joint_set,
+                    joints_hm=joints_hm[k].astype(np.float64),
+                    score=None if job.scores is None else float(job.scores[k]),
+                    index=int(job.indices[k]),
+                )
+            )
+        return people
+
+
+def _group(chunk: list[tuple[int, int]]) -> list[tuple[int, list[int]]]:
+    """Consecutive (job, row) pairs grouped by job: [(0, 0), (0, 1), (1, 0)] -> [(0, [0, 1]), (1, [0])]."""
+    groups: list[tuple[int, list[int]]] = []
+    for j, k in chunk:
+        if groups and groups[-1][0] == j:
+            groups[-1][1].append(k)
+        else:
+            groups.append((j, [k]))
+    return groups
+
+
+def _describe(image: Any) -> str:
+    if isinstance(image, (str, os.PathLike)):
+        return str(Path(image))
+    if isinstance(image, np.ndarray):
+        return f"array{tuple(image.shape)}"
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return f"bytes[{len(image)}]"
+    return type(image).__name__
+
+
+def focal_from_fov(width: int, horizontal_fov_deg: float) -> float:
+    """Focal length in px of a camera with this image width and horizontal field of view."""
+    return width / 2.0 / math.tan(math.radians(horizontal_fov_deg) / 2.0)
