@@ -1,0 +1,374 @@
+"""Evaluator: predictions on a test set, benchmark metrics, and the release's result files.
+
+The same object runs standalone (``convnextpose test``) and from the Trainer. Every process
+predicts its shard of the test set; the shards are gathered, and rank 0 decodes, scores and writes
+``<run_dir>/result/<tag>/``:
+
+- Human3.6M: ``metrics.json`` (MPJPE, rigid and similarity PA-MPJPE, overall and per action) and
+  the release's ``bbox_root_pose_human36m_output.json``.
+- MuPoTS-3D: ``metrics.json`` (3DPCK/AUC per sequence, all-annotated and matched-only, visible and
+  occluded joints) and the release's ``preds_2d_kpt_mupots.mat`` / ``preds_3d_kpt_mupots.mat`` for
+  the official MATLAB toolkit.
+- MS COCO: ``bbox_root_pose_coco_output.json`` (no 3D ground truth; a 2D error is reported).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Subset
+
+from ..codec import decode_with_boxes, flip_back
+from ..config import Config
+from ..geometry.camera import pixel2cam
+from ..joints import get_joint_set, map_joints
+from ..metrics.mupots import AnnotatedPerson, evaluate_mupots
+from ..metrics.protocols import evaluate_human36m, format_human36m, format_mupots
+from . import dist
+
+logger = logging.getLogger(__name__)
+
+
+def write_json_atomic(obj: Any, path: str | os.PathLike) -> Path:
+    """``json.dump`` to a temporary file beside ``path``, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(obj, handle, indent=1 if isinstance(obj, dict) else None)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_mat_atomic(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
+    """``scipy.io.savemat`` to a temporary file beside ``path``, then rename."""
+    from scipy.io import savemat
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        savemat(tmp, arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+_MUPOTS_PATH = re.compile(r"TS(\d+)[/\\]img_(\d+)\.\w+$")
+
+
+def mupots_frame_key(image_path: str | os.PathLike, meta: dict | None = None) -> tuple[int, int]:
+    """(sequence, frame) of a MuPoTS image, from ``.../TS<k>/img_<frame>.jpg`` (or meta ``sequence``/``frame``)."""
+    meta = meta or {}
+    if "sequence" in meta and "frame" in meta:
+        sequence = meta["sequence"]
+        sequence = int(str(sequence).removeprefix("TS")) if not isinstance(sequence, int) else sequence
+        return sequence, int(meta["frame"])
+    match = _MUPOTS_PATH.search(str(image_path))
+    if not match:
+        raise ValueError(
+            f"cannot read the MuPoTS sequence and frame from {image_path!r} (expected .../TS<k>/img_<n>.jpg)"
+        )
+    return int(match.group(1)), int(match.group(2))
+
+
+def mupots_mat_key(sequence: int, frame: int) -> str:
+    """The release's key for one image: ``TS<k>_img_<6 digits>``."""
+    return f"TS{sequence}_img_{frame:06d}"
+
+
+class Evaluator:
+    """Scores a network on ``cfg.data.test_set``.
+
+    Args:
+        cfg: the configuration (``data``, ``eval`` and ``run`` sections are used).
+        dataset: a loaded test :class:`~convnextpose.data.PoseDataset` to use instead of loading one.
+        run_dir: where ``result/`` goes (default ``cfg.run_dir``).
+    """
+
+    def __init__(self, cfg: Config, dataset: Any = None, run_dir: str | os.PathLike | None = None) -> None:
+        self.cfg = cfg
+        self._dataset = dataset
+        self.run_dir = Path(run_dir) if run_dir is not None else cfg.run_dir
+
+    # ------------------------------------------------------------------ data
+    @property
+    def dataset(self) -> Any:
+        if self._dataset is None:
+            self._dataset = self._load(use_gt_info=self.cfg.eval.use_gt_info)
+        return self._dataset
+
+    def _load(self, use_gt_info: bool) -> Any:
+        from ..data import load_dataset
+
+        cfg = self.cfg
+        options = dict(cfg.data.test_options)
+        name = cfg.data.test_set
+        if name == "human36m":
+            options.setdefault("protocol", cfg.data.protocol)
+        if name in ("human36m", "mupots"):
+            options.setdefault("use_gt_info", use_gt_info)
+            if not use_gt_info and cfg.eval.bbox_root_file:
+                options.setdefault("bbox_root_file", cfg.eval.bbox_root_file)
+        elif name == "coco" and cfg.eval.bbox_root_file:
+            options.setdefault("bbox_root_file", cfg.eval.bbox_root_file)
+        return load_dataset(name, cfg.data.root, "test", **options)
+
+    # -------------------------------------------------------------- predict
+    @torch.inference_mode()
+    def predict(self, model: torch.nn.Module, dataset: Any = None, progress: bool | None = None) -> np.ndarray:
+        """Network output for every record of ``dataset``, gathered over ranks.
+
+        Returns:
+            (N, J_model, 3) float32 in heatmap units, flip-averaged when ``eval.flip_test``.
+        """
+        from ..data import TestSamples
+        from .trainer import select_device
+
+        dataset = self.dataset if dataset is None else dataset
+        model = dist.unwrap_model(model)
+        device = next(model.parameters()).device
+        if device.type == "cpu" and self.cfg.run.device != "cpu":
+            wanted = select_device(self.cfg, int(os.environ.get("LOCAL_RANK", "0")))
+            if wanted.type == "cuda":
+                model.to(wanted)
+                device = wanted
+        was_training = model.training
+        model.eval()
+        spec = model.spec
+        samples = TestSamples(dataset, tuple(spec.input_size))
+        rank, world = dist.get_rank(), dist.get_world_size()
+        shard = Subset(samples, list(range(rank, len(samples), world)))
+        loader = DataLoader(
+            shard,
+            batch_size=self.cfg.eval.batch_size,
+            shuffle=False,
+            num_workers=self.cfg.data.workers,
+            pin_memory=device.type == "cuda",
+        )
+        flip_perm = get_joint_set(spec.joint_set).flip_permutation if self.cfg.eval.flip_test else None
+        use_amp = device.type == "cuda" and self.cfg.train.amp
+        show = (self.cfg.run.progress if progress is None else progress) and dist.is_main_process()
+        iterator = loader
+        if show:
+            from tqdm import tqdm
+
+            iterator = tqdm(loader, desc="test", leave=False, dynamic_ncols=True)
+        indices, outputs = [], []
+        for batch in iterator:
+            images = batch["image"].to(device, non_blocking=True)
+            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+                pred = model(images).float()
+                if flip_perm is not None:
+                    flipped = model(torch.flip(images, dims=[3])).float()
+                    pred = (
+                        pred + flip_back(flipped, torch.as_tensor(flip_perm, device=device), spec.output_size[1])
+                    ) / 2
+            outputs.append(pred.cpu().numpy())
+            indices.append(np.asarray(batch["index"]).reshape(-1))
+        model.train(was_training)
+        joints = spec.num_joints
+        local = (
+            np.concatenate(indices) if indices else np.zeros(0, np.int64),
+            np.concatenate(outputs) if outputs else np.zeros((0, joints, 3), np.float32),
+        )
+        gathered = dist.all_gather_object(local)
+        all_indices = np.concatenate([g[0] for g in gathered]).astype(np.int64)
+        all_preds = np.concatenate([g[1] for g in gathered]).astype(np.float32)
+        result = np.full((len(samples), joints, 3), np.nan, dtype=np.float32)
+        result[all_indices] = all_preds
+        return result
+
+    def decode(self, pred_hm: np.ndarray, model_spec: Any, dataset: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Heatmap units -> (joints_img (N, J, 3) px + depth mm, joints_cam (N, J, 3) mm) in the dataset's joints."""
+        dataset = self.dataset if dataset is None else dataset
+        records = dataset.records
+        mapped, _present = map_joints(pred_hm, model_spec.joint_set, dataset.joint_set, fill=np.nan)
+        boxes = np.stack([np.asarray(r.bbox, dtype=np.float64) for r in records])
+        roots = np.stack([np.asarray(r.root_cam, dtype=np.float64) for r in records])
+        focal = np.stack([np.asarray(r.focal, dtype=np.float64) for r in records])
+        princpt = np.stack([np.asarray(r.princpt, dtype=np.float64) for r in records])
+        joints_img = decode_with_boxes(
+            mapped, boxes, roots[:, 2], tuple(model_spec.input_size), model_spec.depth_dim, self.cfg.data.bbox_3d_size
+        )
+        return joints_img, pixel2cam(joints_img, focal, princpt)
+
+    # ------------------------------------------------------------- evaluate
+    def evaluate(
+        self,
+        model: torch.nn.Module,
+        epoch: int | None = None,
+        tag: str | None = None,
+        write: bool = True,
+        checkpoint: str | None = None,
+    ) -> dict[str, Any]:
+        """Predict, score and (on rank 0) write the result files.
+
+        Args:
+            model: the network (any device; DDP-wrapped is fine).
+            epoch: for labelling; the result folder is ``result/snapshot_<epoch>`` unless ``tag`` is given.
+            tag: name of the result folder.
+            write: write files under ``result/``.
+            checkpoint: path, for the record.
+
+        Returns:
+            ``{"dataset", "epoch", "checkpoint", "summary": {headline figures}, "details": {...},
+            "table": str, "files": [...], "seconds": float}``; the same on every rank.
+        """
+        start = time.perf_counter()
+        spec = dist.unwrap_model(model).spec
+        pred_hm = self.predict(model)
+        result: dict[str, Any] = {}
+        if dist.is_main_process():
+            tag = tag or (f"snapshot_{epoch}" if epoch is not None else "latest")
+            out_dir = self.run_dir / "result" / tag
+            name = self.cfg.data.test_set
+            scorer = {"human36m": self._score_human36m, "mupots": self._score_mupots, "coco": self._score_coco}[name]
+            result = scorer(pred_hm, spec, out_dir if write else None)
+            result.update(dataset=name, epoch=epoch, checkpoint=checkpoint, num_samples=int(len(pred_hm)))
+            result["seconds"] = time.perf_counter() - start
+            if write:
+                summary_path = write_json_atomic(
+                    {k: v for k, v in result.items() if k != "table"} | {"config": self.cfg.to_dict()},
+                    out_dir / "metrics.json",
+                )
+                result["files"] = [*result.get("files", []), str(summary_path)]
+                (out_dir / "table.txt").write_text(result["table"] + "\n")
+            logger.info("%s", result["table"])
+        return dist.broadcast_object(result)
+
+    __call__ = evaluate
+
+    def _score_human36m(self, pred_hm: np.ndarray, spec: Any, out_dir: Path | None) -> dict[str, Any]:
+        dataset = self.dataset
+        records = dataset.records
+        _joints_img, pred_cam = self.decode(pred_hm, spec)
+        gt_cam = np.stack([np.asarray(r.joints_cam, dtype=np.float64) for r in records])
+        actions = np.array([int(r.meta["action_idx"]) for r in records])
+        protocol = int(getattr(dataset, "protocol", self.cfg.data.protocol))
+        details = evaluate_human36m(pred_cam, gt_cam, actions, protocol, dataset.joint_set)
+        files = []
+        if out_dir is not None:
+            release = [
+                {
+                    "image_id": int(r.image_id),
+                    "joint_cam": pred_cam[i].tolist(),
+                    "bbox": np.asarray(r.bbox, dtype=float).tolist(),
+                    "root_cam": np.asarray(r.root_cam, dtype=float).tolist(),
+                }
+                for i, r in enumerate(records)
+            ]
+            files.append(str(write_json_atomic(release, out_dir / "bbox_root_pose_human36m_output.json")))
+        box_source = "ground truth" if self.cfg.eval.use_gt_info else "bbox_root file"
+        table = format_human36m(details) + f"\nboxes and roots: {box_source}; flip test: {self.cfg.eval.flip_test}"
+        return {"summary": dict(details["overall"]), "details": details, "table": table, "files": files}
+
+    def _mupots_ground_truth(self) -> list[AnnotatedPerson]:
+        dataset = self.dataset if self.cfg.eval.use_gt_info else self._load(use_gt_info=True)
+        people = []
+        for record in dataset.records:
+            meta = dict(record.meta or {})
+            sequence, frame = mupots_frame_key(record.image_path, meta)
+            joints_3d = meta.get("joints_cam_univ", record.joints_cam)
+            occluded = meta.get("occluded")
+            people.append(
+                AnnotatedPerson(
+                    sequence=sequence,
+                    frame=frame,
+                    joints_2d=np.asarray(record.joints_img, dtype=np.float64)[:, :2],
+                    joints_3d=np.asarray(joints_3d, dtype=np.float64),
+                    valid=bool(meta.get("is_valid", True)),
+                    occluded=None if occluded is None else np.asarray(occluded, dtype=bool),
+                )
+            )
+        return people
+
+    def _score_mupots(self, pred_hm: np.ndarray, spec: Any, out_dir: Path | None) -> dict[str, Any]:
+        dataset = self.dataset
+        joints_img, joints_cam = self.decode(pred_hm, spec)
+        preds_2d: dict[tuple[int, int], list] = defaultdict(list)
+        preds_3d: dict[tuple[int, int], list] = defaultdict(list)
+        for i, record in enumerate(dataset.records):
+            key = mupots_frame_key(record.image_path, record.meta)
+            preds_2d[key].append(joints_img[i, :, :2])
+            preds_3d[key].append(joints_cam[i])
+        stacked_2d = {k: np.stack(v) for k, v in preds_2d.items()}
+        stacked_3d = {k: np.stack(v) for k, v in preds_3d.items()}
+        details = evaluate_mupots(
+            self._mupots_ground_truth(), stacked_2d, stacked_3d, dataset.joint_set, self.cfg.eval.match_threshold_px
+        )
+        files = []
+        if out_dir is not None:
+            files.append(
+                str(
+                    write_mat_atomic(
+                        {mupots_mat_key(*k): v for k, v in stacked_2d.items()}, out_dir / "preds_2d_kpt_mupots.mat"
+                    )
+                )
+            )
+            files.append(
+                str(
+                    write_mat_atomic(
+                        {mupots_mat_key(*k): v for k, v in stacked_3d.items()}, out_dir / "preds_3d_kpt_mupots.mat"
+                    )
+                )
+            )
+        summary = {
+            f"{metric}_{mode}": details[mode]["mean_over_sequences"].get(metric, float("nan"))
+            for mode in ("all", "matched")
+            for metric in ("pck", "auc")
+        }
+        return {"summary": summary, "details": details, "table": format_mupots(details), "files": files}
+
+    def _score_coco(self, pred_hm: np.ndarray, spec: Any, out_dir: Path | None) -> dict[str, Any]:
+        dataset = self.dataset
+        joints_img, joints_cam = self.decode(pred_hm, spec)
+        errors = []
+        for i, record in enumerate(dataset.records):
+            vis = np.asarray(record.joints_vis, dtype=bool).reshape(-1)
+            if vis.any():
+                gt = np.asarray(record.joints_img, dtype=np.float64)[:, :2]
+                errors.append(
+                    np.linalg.norm(joints_img[i, :, :2] - gt, axis=-1)[vis & np.isfinite(joints_img[i, :, 0])]
+                )
+        flat = np.concatenate(errors) if errors else np.zeros(0)
+        summary = {
+            "num_people": len(dataset.records),
+            "mean_2d_error_px": float(flat.mean()) if flat.size else float("nan"),
+        }
+        files = []
+        if out_dir is not None:
+            release = [
+                {
+                    "image_id": int(r.image_id),
+                    "ann_id": None if r.ann_id is None else int(r.ann_id),
+                    "joint_img": joints_img[i].tolist(),
+                    "joint_cam": joints_cam[i].tolist(),
+                    "bbox": np.asarray(r.bbox, dtype=float).tolist(),
+                    "root_cam": np.asarray(r.root_cam, dtype=float).tolist(),
+                }
+                for i, r in enumerate(dataset.records)
+            ]
+            files.append(str(write_json_atomic(release, out_dir / "bbox_root_pose_coco_output.json")))
+        table = (
+            f"MS COCO: 3D poses of {summary['num_people']} people from bbox_root boxes and roots; "
+            f"mean 2D error against the annotated keypoints {summary['mean_2d_error_px']:.1f} px (no 3D ground truth)"
+        )
+        return {"summary": summary, "details": {}, "table": table, "files": files}

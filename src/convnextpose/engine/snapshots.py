@@ -1,0 +1,94 @@
+"""Training snapshots on disk: ``<run>/model_dump/snapshot_<epoch>.pth.tar``, finding and validating them.
+
+Files are written atomically (temporary file, then rename), so a crash never leaves a half-written
+snapshot under the final name; a file that is truncated or corrupt anyway (copied by hand, disk
+full) is skipped with a warning when looking for the newest one, never loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from ..models.checkpoint import CheckpointError, read_checkpoint
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOT_PATTERN = re.compile(r"^snapshot_(\d+)\.pth\.tar$")
+
+
+def snapshot_path(model_dump: str | os.PathLike, epoch: int) -> Path:
+    """``model_dump/snapshot_<epoch>.pth.tar``."""
+    return Path(model_dump) / f"snapshot_{int(epoch)}.pth.tar"
+
+
+def list_snapshots(model_dump: str | os.PathLike) -> list[tuple[int, Path]]:
+    """(epoch, path) of every file named like a snapshot, newest first (not opened)."""
+    folder = Path(model_dump)
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        match = SNAPSHOT_PATTERN.match(path.name)
+        if match and path.is_file():
+            found.append((int(match.group(1)), path))
+    return sorted(found, reverse=True)
+
+
+def read_snapshot(path: str | os.PathLike) -> dict[str, Any]:
+    """Load a snapshot (``weights_only=True``) and check it holds a network and an epoch.
+
+    Raises:
+        FileNotFoundError, CheckpointError.
+    """
+    payload = read_checkpoint(path)
+    if "network" not in payload:
+        raise CheckpointError(f"{path}: no 'network' entry")
+    if "epoch" in payload and not isinstance(payload["epoch"], int):
+        raise CheckpointError(f"{path}: 'epoch' is {payload['epoch']!r}, not an int")
+    return payload
+
+
+def find_latest_snapshot(model_dump: str | os.PathLike) -> tuple[Path, dict[str, Any]] | None:
+    """The newest snapshot that loads completely, with its contents; None when there is none.
+
+    Unreadable files (truncated, corrupt, or holding pickled objects) are skipped with a warning.
+    """
+    for _epoch, path in list_snapshots(model_dump):
+        try:
+            return path, read_snapshot(path)
+        except (CheckpointError, FileNotFoundError) as exc:
+            logger.warning("skipping unusable snapshot %s: %s", path, exc)
+    return None
+
+
+def resolve_test_checkpoints(model_dump: str | os.PathLike, spec: str | os.PathLike) -> list[tuple[int | None, Path]]:
+    """What ``--test-epoch`` names: an existing file, or epochs ``20``, ``20-21``, ``20,22`` of this run.
+
+    Returns:
+        (epoch or None for a path, path) pairs, in the order given.
+
+    Raises:
+        FileNotFoundError: a named epoch has no snapshot (the message lists the ones there are).
+    """
+    if Path(spec).is_file():
+        return [(None, Path(spec))]
+    from ..cli._args import parse_int_range
+
+    try:
+        epochs = parse_int_range(str(spec), "test epoch")
+    except ValueError:
+        raise FileNotFoundError(
+            f"--test-epoch {spec!r} is neither a checkpoint file nor an epoch (N, N-M or N,M)"
+        ) from None
+    out = []
+    for epoch in epochs:
+        path = snapshot_path(model_dump, epoch)
+        if not path.is_file():
+            available = sorted(e for e, _ in list_snapshots(model_dump))
+            raise FileNotFoundError(f"no snapshot for epoch {epoch}: {path} does not exist (available: {available})")
+        out.append((epoch, path))
+    return out

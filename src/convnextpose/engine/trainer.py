@@ -1,0 +1,504 @@
+"""Trainer: the training loop with DDP, mixed precision, snapshots, exact resume and periodic evaluation.
+
+Usage::
+
+    from convnextpose.config import load_config
+    from convnextpose.engine import Trainer
+
+    cfg = load_config("convnextpose_xs_1xb32-25e_h36m-p2-mpii", ["data.root=/data"])
+    Trainer(cfg).fit()                 # or Trainer(cfg, resume=True).fit() to continue
+
+Distributed: start it under ``torchrun`` (one or several machines); every process builds the same
+Trainer, joins the process group from the environment, trains its shard of each epoch
+(``DistributedSampler`` with ``set_epoch``) and only rank 0 logs and writes. A run is laid out as
+``<run_dir>/{config.yaml, log/, model_dump/, result/}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from ..config import Config, save_config
+from ..joints import JointSet, get_joint_set
+from ..models import build_model
+from ..models.checkpoint import CheckpointError, load_state_dict_file, save_checkpoint
+from ..models.convnextpose import ConvNeXtPose, normalize_variant_name
+from . import dist
+from .losses import pose_l1_loss
+from .schedule import WarmupCosineSchedule
+from .snapshots import find_latest_snapshot, read_snapshot, snapshot_path
+
+logger = logging.getLogger(__name__)
+
+
+def select_device(cfg: Config, local_rank: int = 0) -> torch.device:
+    """The device of this process from ``run.device`` / ``run.gpus`` and the local rank."""
+    wanted = cfg.run.device.lower()
+    if wanted == "cpu" or (wanted == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise RuntimeError(f"run.device={cfg.run.device!r} but CUDA is not available here; use run.device=cpu")
+    if wanted.startswith("cuda:"):
+        return torch.device(wanted)
+    gpus = cfg.run.gpus
+    index = gpus[local_rank] if local_rank < len(gpus) else local_rank
+    return torch.device("cuda", index)
+
+
+def build_network(cfg: Config, joint_set: JointSet) -> ConvNeXtPose:
+    """The configured variant for ``joint_set``, randomly initialised or from ``model.init``."""
+    overrides: dict[str, Any] = {
+        "input_size": tuple(cfg.model.input_size),
+        "drop_path_rate": cfg.model.drop_path_rate,
+        "joint_set": joint_set.name,
+    }
+    if cfg.model.head_width is not None:
+        overrides["head_width"] = cfg.model.head_width
+    model = build_model(cfg.model.variant, num_joints=joint_set.num_joints, depth_dim=cfg.model.depth_dim, **overrides)
+    if cfg.model.init:
+        load_weights(model, cfg.model.init)
+    return model
+
+
+def load_weights(model: ConvNeXtPose, path: str | Path) -> None:
+    """Copy a checkpoint's network weights (release ``module.`` keys or ours) into ``model``, strictly.
+
+    Raises:
+        CheckpointError: missing/unexpected keys or shapes that differ, naming them.
+    """
+    state, _meta = load_state_dict_file(path)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(state) & set(expected) if tuple(state[k].shape) != tuple(expected[k].shape))
+    if missing or unexpected or wrong:
+        parts = []
+        for label, keys in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", wrong)):
+            if keys:
+                parts.append(f"{label}: {keys[:4]}" + (" ..." if len(keys) > 4 else ""))
+        raise CheckpointError(
+            f"{path}: does not fit model.variant={model.spec.depths}/{model.spec.dims} with "
+            f"{model.spec.num_joints} joints x {model.spec.depth_dim} bins ({'; '.join(parts)})"
+        )
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+
+
+def build_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.AdamW:
+    """AdamW with weight decay on convolution weights and none on biases and batch-norm parameters."""
+    decay, no_decay = [], []
+    for _name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (decay if param.ndim > 1 else no_decay).append(param)
+    groups = [
+        {"params": decay, "weight_decay": cfg.train.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=cfg.train.lr, betas=tuple(cfg.train.betas))
+
+
+def _seed_worker(worker_id: int) -> None:
+    import random
+
+    import numpy as np
+
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+class Trainer:
+    """Trains a ConvNeXtPose network as configured.
+
+    Args:
+        cfg: the configuration (see :mod:`convnextpose.config`).
+        resume: continue from the newest complete snapshot in ``<run_dir>/model_dump`` (``--continue``).
+        train_samples: a training Dataset to use instead of building one from ``cfg.data``; its items
+            are dicts with ``image`` (3, H, W), ``target`` (J, 3), ``target_vis`` (J,), ``has_depth`` ().
+        joint_set: the output joints when ``train_samples`` is given.
+        model: a network to train instead of building one.
+        evaluator_factory: builds the Evaluator used every ``train.eval_interval`` epochs (default:
+            :class:`~convnextpose.engine.Evaluator` on ``cfg``).
+    """
+
+    def __init__(
+        self,
+        cfg: Config,
+        resume: bool = False,
+        train_samples: Dataset | None = None,
+        joint_set: str | JointSet | None = None,
+        model: ConvNeXtPose | None = None,
+        evaluator_factory: Callable[[Config], Any] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.resume = resume
+        self.device = select_device(cfg, int(os.environ.get("LOCAL_RANK", "0")))
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        self.rank, self.local_rank, self.world_size = dist.init_distributed(self.device.type)
+        self.is_main = self.rank == 0
+        self.run_dir = cfg.run_dir
+        self.log_dir = self.run_dir / "log"
+        self.model_dump = self.run_dir / "model_dump"
+        self.result_dir = self.run_dir / "result"
+        self._evaluator_factory = evaluator_factory
+        self._file_handler: logging.Handler | None = None
+        self.tensorboard = None
+        if self.is_main:
+            for folder in (self.log_dir, self.model_dump, self.result_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, self.run_dir / "config.yaml")
+            self._start_logging()
+        dist.seed_everything(cfg.run.seed + self.rank)
+        if cfg.run.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+            torch.backends.cudnn.benchmark = False
+        elif self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+
+        if train_samples is None:
+            train_samples, joint_set = self._build_train_samples()
+        elif joint_set is None:
+            raise ValueError("joint_set is required with train_samples")
+        self.joint_set = get_joint_set(joint_set)
+        self.train_samples = train_samples
+        self.sampler = DistributedSampler(
+            train_samples, num_replicas=self.world_size, rank=self.rank, shuffle=True, seed=cfg.run.seed, drop_last=True
+        )
+        self.loader_generator = torch.Generator()
+        batch = cfg.train.batch_size
+        self.loader = DataLoader(
+            train_samples,
+            batch_size=batch,
+            sampler=self.sampler,
+            num_workers=cfg.data.workers,
+            pin_memory=self.device.type == "cuda",
+            drop_last=len(self.sampler) >= batch,
+            worker_init_fn=_seed_worker,
+            generator=self.loader_generator,
+            persistent_workers=False,
+        )
+        self.steps_per_epoch = len(self.loader)
+        if cfg.train.max_steps_per_epoch:
+            self.steps_per_epoch = min(self.steps_per_epoch, cfg.train.max_steps_per_epoch)
+        if self.steps_per_epoch == 0:
+            raise ValueError(f"the training set has {len(train_samples)} samples: not one batch of {batch}")
+
+        self.model = (model or build_network(cfg, self.joint_set)).to(self.device)
+        self.optimizer = build_optimizer(self.model, cfg)
+        self.schedule = WarmupCosineSchedule(
+            self.optimizer,
+            total_steps=cfg.train.end_epoch * self.steps_per_epoch,
+            warmup_steps=int(round(cfg.train.warmup_epochs * self.steps_per_epoch)),
+            base_lr=cfg.train.lr,
+            min_lr=cfg.train.min_lr,
+        )
+        self.use_amp = bool(cfg.train.amp and self.device.type == "cuda")
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.start_epoch = 0
+        self.history: list[dict[str, float]] = []
+        if resume:
+            self._resume()
+        self.ddp_model: torch.nn.Module = self.model
+        if self.world_size > 1:
+            self.ddp_model = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
+
+    # ------------------------------------------------------------------ setup
+    def _build_train_samples(self) -> tuple[Dataset, JointSet]:
+        from ..data import TrainSamples, load_dataset
+
+        cfg = self.cfg
+        datasets = []
+        for name in cfg.data.train_sets:
+            options = dict(cfg.data.train_options.get(name, {}))
+            if name == "human36m":
+                options.setdefault("protocol", cfg.data.protocol)
+            datasets.append(load_dataset(name, cfg.data.root, "train", **options))
+        three_d = [d for d in datasets if d.has_depth]
+        joint_set = (three_d or datasets)[0].joint_set
+        samples = TrainSamples(
+            datasets,
+            joint_set,
+            input_size=tuple(cfg.model.input_size),
+            depth_dim=cfg.model.depth_dim,
+            augment=cfg.data.augment,
+            seed=cfg.run.seed,
+            occlusion=cfg.data.occlusion,
+        )
+        if self.is_main:
+            sizes = ", ".join(f"{d.name} {len(d)}" for d in datasets)
+            logger.info("training on %s samples (%s); output joints: %s", len(samples), sizes, joint_set.name)
+        return samples, joint_set
+
+    def _start_logging(self) -> None:
+        package_logger = logging.getLogger("convnextpose")
+        handler = logging.FileHandler(self.log_dir / "train.log")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        package_logger.addHandler(handler)
+        if package_logger.level == logging.NOTSET or package_logger.level > logging.INFO:
+            package_logger.setLevel(logging.INFO)
+        self._file_handler = handler
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            logger.debug("TensorBoard is not installed: scalars go to the text log only")
+        else:
+            self.tensorboard = SummaryWriter(str(self.log_dir))
+
+    def close(self) -> None:
+        """Flush and detach the log file and TensorBoard writer."""
+        if self._file_handler is not None:
+            logging.getLogger("convnextpose").removeHandler(self._file_handler)
+            self._file_handler.close()
+            self._file_handler = None
+        if self.tensorboard is not None:
+            self.tensorboard.close()
+            self.tensorboard = None
+
+    # ------------------------------------------------------------ checkpoints
+    def _resume(self) -> None:
+        found = find_latest_snapshot(self.model_dump)
+        if found is None:
+            if self.is_main:
+                logger.warning("--continue: no usable snapshot in %s; starting from scratch", self.model_dump)
+            return
+        path, payload = found
+        self.load_snapshot(path, payload)
+
+    def load_snapshot(self, path: str | Path, payload: dict[str, Any] | None = None) -> None:
+        """Restore network, optimiser, schedule, grad scaler and RNG states from a snapshot.
+
+        A released snapshot (``{"epoch", "network", "optimizer"}``) restores the network and, where
+        it fits, the optimiser; the schedule continues from the start of the next epoch.
+        """
+        payload = read_snapshot(path) if payload is None else payload
+        load_weights(self.model, path)
+        epoch = int(payload.get("epoch", -1))
+        self.start_epoch = epoch + 1
+        if "optimizer" in payload:
+            try:
+                self.optimizer.load_state_dict(payload["optimizer"])
+            except (ValueError, KeyError, RuntimeError) as exc:
+                logger.warning("%s: optimiser state does not fit (%s); starting the optimiser afresh", path, exc)
+        step = payload.get("scheduler", {}).get("step") if isinstance(payload.get("scheduler"), dict) else None
+        self.schedule.load_state_dict({"step": step if step is not None else self.start_epoch * self.steps_per_epoch})
+        saved_spe = payload.get("steps_per_epoch")
+        if saved_spe is not None and saved_spe != self.steps_per_epoch and self.is_main:
+            logger.warning(
+                "%s was written with %d steps per epoch, this run has %d: the schedule continues from step %d",
+                path,
+                saved_spe,
+                self.steps_per_epoch,
+                self.schedule.step_count,
+            )
+        if "scaler" in payload and self.use_amp:
+            self.scaler.load_state_dict(payload["scaler"])
+        self.history = list(payload.get("history", []))
+        rng = payload.get("rng")
+        if isinstance(rng, list) and len(rng) == self.world_size:
+            dist.restore_rng_state(rng[self.rank])
+        else:
+            if rng is not None and self.is_main:
+                logger.warning(
+                    "%s holds RNG states of %d processes, this run has %d: reseeding", path, len(rng), self.world_size
+                )
+            dist.seed_everything(self.cfg.run.seed + self.rank + 100_003 * self.start_epoch)
+        if self.is_main:
+            logger.info(
+                "resumed from %s: epoch %d done, continuing at epoch %d, step %d",
+                path,
+                epoch,
+                self.start_epoch,
+                self.schedule.step_count,
+            )
+
+    def save_snapshot(self, epoch: int) -> Path | None:
+        """Write ``model_dump/snapshot_<epoch>.pth.tar`` (rank 0; every rank contributes its RNG state)."""
+        rng_states = dist.all_gather_object(dist.capture_rng_state())
+        if not self.is_main:
+            return None
+        variant = normalize_variant_name(self.cfg.model.variant)
+        extra = {
+            "model_name": f"convnextpose_{variant}",
+            "scheduler": self.schedule.state_dict(),
+            "steps_per_epoch": self.steps_per_epoch,
+            "scaler": self.scaler.state_dict(),
+            "rng": rng_states,
+            "sampler": {"epoch": epoch + 1, "seed": self.cfg.run.seed, "world_size": self.world_size},
+            "cfg": self.cfg.to_dict(),
+            "history": self.history,
+        }
+        path = save_checkpoint(
+            snapshot_path(self.model_dump, epoch), self.model, epoch, self.optimizer.state_dict(), extra
+        )
+        logger.info("saved %s", path)
+        return path
+
+    # ------------------------------------------------------------------ train
+    def _set_epoch(self, epoch: int) -> None:
+        self.sampler.set_epoch(epoch)
+        # Worker seeds come from this generator: fixing it per epoch makes every epoch reproducible on resume.
+        self.loader_generator.manual_seed(self.cfg.run.seed * 1_000_003 + epoch)
+        if hasattr(self.train_samples, "set_epoch"):
+            self.train_samples.set_epoch(epoch)
+
+    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        """One optimiser step; returns the loss values and the learning rate used.
+
+        Raises:
+            FloatingPointError: the loss is NaN or infinite (with the values, epoch and step).
+        """
+        device = self.device
+        images = batch["image"].to(device, non_blocking=True)
+        target = batch["target"].to(device, non_blocking=True)
+        vis = batch["target_vis"].to(device, non_blocking=True)
+        has_depth = batch["has_depth"].to(device, non_blocking=True)
+        lr = self.schedule.apply()
+        with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=self.use_amp):
+            pred = self.ddp_model(images)
+        losses = {"coord": pose_l1_loss(pred, target, vis, has_depth)}
+        total = sum(losses.values())
+        if not bool(torch.isfinite(total)):
+            values = {k: float(v.detach()) for k, v in losses.items()}
+            raise FloatingPointError(
+                f"non-finite training loss {values} at step {self.schedule.step_count} (lr {lr:.3g}); "
+                "lower train.lr, check the data, or disable train.amp"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        if self.cfg.train.grad_clip_norm > 0:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.train.grad_clip_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.schedule.advance()
+        out = {k: float(v.detach()) for k, v in losses.items()}
+        out["loss"] = float(total.detach())
+        out["lr"] = lr
+        return out
+
+    def train_epoch(self, epoch: int) -> dict[str, float]:
+        """Train one epoch; returns mean loss, samples/s and the data-loading share of the time."""
+        self.ddp_model.train()
+        self._set_epoch(epoch)
+        progress = None
+        if self.is_main and self.cfg.run.progress:
+            from tqdm import tqdm
+
+            progress = tqdm(
+                total=self.steps_per_epoch,
+                desc=f"epoch {epoch}/{self.cfg.train.end_epoch - 1}",
+                leave=False,
+                dynamic_ncols=True,
+            )
+        loss_sum, count, samples = 0.0, 0, 0
+        data_time = compute_time = 0.0
+        start = tick = time.perf_counter()
+        for step, batch in enumerate(self.loader):
+            if step >= self.steps_per_epoch:
+                break
+            loaded = time.perf_counter()
+            data_time += loaded - tick
+            values = self.train_step(batch)
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            tick = time.perf_counter()
+            compute_time += tick - loaded
+            loss_sum += values["loss"]
+            count += 1
+            samples += len(batch["image"]) * self.world_size
+            rate = samples / max(tick - start, 1e-9)
+            global_step = self.schedule.step_count
+            if progress is not None:
+                remaining = (self.cfg.train.end_epoch - epoch) * self.steps_per_epoch - (step + 1)
+                eta = remaining * (tick - start) / (step + 1)
+                progress.set_postfix(
+                    loss=f"{values['loss']:.4f}", lr=f"{values['lr']:.2e}", samples_s=f"{rate:.1f}", eta=_hms(eta)
+                )
+                progress.update(1)
+            if self.is_main and (global_step % self.cfg.train.log_interval == 0 or step + 1 == self.steps_per_epoch):
+                logger.debug(
+                    "epoch %d step %d/%d loss %.5f lr %.3e %.1f samples/s",
+                    epoch,
+                    step + 1,
+                    self.steps_per_epoch,
+                    values["loss"],
+                    values["lr"],
+                    rate,
+                )
+                if self.tensorboard is not None:
+                    self.tensorboard.add_scalar("train/loss", values["loss"], global_step)
+                    self.tensorboard.add_scalar("train/lr", values["lr"], global_step)
+                    self.tensorboard.add_scalar("train/samples_per_s", rate, global_step)
+        if progress is not None:
+            progress.close()
+        elapsed = time.perf_counter() - start
+        stats = {
+            "epoch": epoch,
+            "loss": dist.all_reduce_mean(loss_sum / max(count, 1)),
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "samples_per_s": samples / max(elapsed, 1e-9),
+            "data_share": data_time / max(data_time + compute_time, 1e-9),
+            "seconds": elapsed,
+        }
+        return stats
+
+    def fit(self) -> list[dict[str, float]]:
+        """Train from ``start_epoch`` to ``train.end_epoch``; returns the per-epoch statistics.
+
+        Snapshots are written every ``train.save_interval`` epochs and after the last one.
+        """
+        cfg = self.cfg
+        if self.is_main:
+            logger.info(
+                "training %s (%s joints) on %s x %d process(es), batch %d per process, epochs %d..%d, %d steps/epoch",
+                cfg.model.variant, self.joint_set.name, self.device, self.world_size, cfg.train.batch_size,
+                self.start_epoch, cfg.train.end_epoch - 1, self.steps_per_epoch,
+            )  # fmt: skip
+        try:
+            for epoch in range(self.start_epoch, cfg.train.end_epoch):
+                stats = self.train_epoch(epoch)
+                if cfg.train.eval_interval and (epoch + 1) % cfg.train.eval_interval == 0:
+                    stats.update(self.evaluate(epoch))
+                self.history.append(stats)
+                if self.is_main:
+                    logger.info(
+                        "epoch %d: loss %.5f, lr %.3e, %.1f samples/s, data loading %.0f%% of the step time, %s",
+                        epoch, stats["loss"], stats["lr"], stats["samples_per_s"], 100 * stats["data_share"], _hms(stats["seconds"]),
+                    )  # fmt: skip
+                    if self.tensorboard is not None:
+                        self.tensorboard.add_scalar("epoch/loss", stats["loss"], epoch)
+                if (epoch + 1) % cfg.train.save_interval == 0 or epoch + 1 == cfg.train.end_epoch:
+                    self.save_snapshot(epoch)
+            dist.barrier()
+        finally:
+            self.close()
+        return self.history
+
+    def evaluate(self, epoch: int) -> dict[str, float]:
+        """Run the Evaluator on the current weights; returns flat headline figures for the history."""
+        factory = self._evaluator_factory
+        if factory is None:
+            from .evaluator import Evaluator
+
+            factory = Evaluator
+        result = factory(self.cfg).evaluate(self.model, epoch=epoch)
+        return {f"eval_{k}": v for k, v in result.get("summary", {}).items() if isinstance(v, (int, float))}
+
+
+def _hms(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(seconds)
+    return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
