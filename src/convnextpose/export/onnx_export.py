@@ -16,6 +16,7 @@ import logging
 import os
 import tempfile
 import time
+import uuid
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -165,7 +166,7 @@ def export_onnx(
             proto = onnx.load_from_string(buffer.getvalue())
     set_spec_metadata(proto, reference_model.spec.to_dict())
     onnx.checker.check_model(proto)
-    path = _atomic_write_bytes(path, proto.SerializeToString())
+    path = atomic_write(path, proto.SerializeToString())
     report = ExportReport(path, "onnx", time.perf_counter() - started, path.stat().st_size)
     if verify:
         _check_against_torch(report, reference_model, example, with_confidence, atol, rtol)
@@ -194,16 +195,20 @@ def read_spec_metadata(session_or_path: Any) -> dict[str, Any] | None:
     return json.loads(text) if text else None
 
 
-def _atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``.
+
+    Readers never see a partial file; the file gets the usual permissions (umask), unlike mkstemp's 0600.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with open(tmp, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 
@@ -380,7 +385,7 @@ def quantize_onnx(
         proto = onnx.load(str(staged))
         if spec:
             set_spec_metadata(proto, spec)
-        _atomic_write_bytes(path, proto.SerializeToString())
+        atomic_write(path, proto.SerializeToString())
     report = ExportReport(path, "onnx-int8", time.perf_counter() - started, path.stat().st_size)
     report.details.update(per_channel=per_channel, reduce_range=reduce_range, calibration_images=len(calibration))
     logger.info(report.summary())

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
+import io
 import os
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .fuse import fuse_model
-from .onnx_export import ExportReport, PoseGraph, _unwrap, sample_input
+from .onnx_export import ExportReport, PoseGraph, _unwrap, atomic_write, sample_input
 
 
 def export_torchscript(
@@ -44,14 +44,9 @@ def export_torchscript(
         traced = torch.jit.freeze(torch.jit.trace(graph, (example,), check_trace=False))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.jit.save(traced, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    torch.jit.save(traced, buffer)
+    atomic_write(path, buffer.getvalue())
     report = ExportReport(path, "torchscript", time.perf_counter() - started, path.stat().st_size)
     if verify:
         loaded = torch.jit.load(str(path))

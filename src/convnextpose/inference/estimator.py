@@ -379,7 +379,7 @@ class PoseEstimator:
                     princpt=job.princpt.copy(),
                     joint_set=self.joint_set,
                     joints_hm=joints_hm[k].astype(np.float64),
-                    score=None if job.scores is None else float(job.scores[k]),
+                    score=None if job.scores is None or not np.isfinite(job.scores[k]) else float(job.scores[k]),
                     index=int(job.indices[k]),
                 )
             )

@@ -1,0 +1,439 @@
+"""The demo behind ``convnextpose demo``: images, folders and videos in, overlays, 3D plots and JSON out.
+
+For an image ``NAME.EXT`` it writes, under the output folder:
+
+- ``NAME_2d.jpg``: the image with every skeleton and box drawn on it;
+- ``NAME_3d.png``: the 3D skeletons (matplotlib), and ``NAME_3d.html``: an interactive viewer;
+- ``NAME.json``: :meth:`Poses.to_dict` plus the settings used.
+
+For a video ``NAME.EXT``: ``NAME_annotated.mp4`` (mp4v), ``NAME.json`` with every frame,
+``NAME_3d.html`` (a player over all frames) and ``NAME_3d.png`` (the last frame with people).
+Video runs through :class:`PoseTracker`: people are re-cropped from the previous frame's joints
+and their 3D joints are smoothed with the One Euro filter. ``demo_summary.json`` lists every
+input with its outputs, people count, errors and timing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .estimator import PoseEstimator
+from .result import Poses
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
+SHIPPED_WEIGHTS = "xs-synthetic"
+
+
+def resolve_weights(checkpoint: str | os.PathLike | None) -> str | os.PathLike:
+    """The checkpoint to load: the one given, else the shipped ``xs-synthetic`` weights if registered.
+
+    Raises:
+        ValueError: nothing given and no shipped weights exist.
+    """
+    if checkpoint is not None:
+        return checkpoint
+    from ..models.checkpoint import PRETRAINED
+
+    if SHIPPED_WEIGHTS in PRETRAINED:
+        return SHIPPED_WEIGHTS
+    raise ValueError(
+        "no weights given: pass --checkpoint PATH (a release snapshot_N.pth.tar, a checkpoint of this "
+        "package, or an .onnx file with --backend onnx); no shipped weights are registered in this install"
+    )
+
+
+def write_json_atomic(path: str | os.PathLike, payload: Any) -> Path:
+    """Write JSON to a temporary file beside ``path`` and rename it, so no reader sees half a file."""
+    from ..export.onnx_export import atomic_write
+
+    text = json.dumps(payload, indent=1, allow_nan=False) + "\n"
+    return atomic_write(path, text.encode("utf-8"))
+
+
+def write_image(path: str | os.PathLike, image_rgb: np.ndarray) -> Path:
+    """Save an RGB uint8 image (format from the extension); RuntimeError if OpenCV cannot."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)):
+        raise RuntimeError(f"could not write {path}")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- boxes file
+
+
+@dataclass
+class BoxEntry:
+    box: list[float]
+    score: float | None = None
+    root_depth: float | None = None
+
+
+@dataclass
+class BoxesFile:
+    """Person boxes from a COCO-style file, looked up by image file name, image id or frame index.
+
+    Accepted layouts: a list of ``{"image_id" or "file_name", "bbox": [x, y, w, h], "score",
+    "root_depth" (mm) or "root_cam": [X, Y, Z] (mm, RootNet's output)}``, or a dict with that
+    list under ``"annotations"`` and optionally COCO ``"images"`` (``id`` -> ``file_name``).
+    An ``image_id`` matches a file whose stem equals it (``"12"`` or ``12`` matches
+    ``000012.jpg``) or, for videos, the frame index.
+    """
+
+    path: Path
+    by_name: dict[str, list[BoxEntry]] = field(default_factory=dict)
+    by_id: dict[str, list[BoxEntry]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, score_threshold: float = 0.0) -> BoxesFile:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"boxes file not found: {path}")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: not a JSON file ({exc})") from None
+        id_to_name: dict[str, str] = {}
+        if isinstance(data, Mapping):
+            for image in data.get("images", []) or []:
+                if isinstance(image, Mapping) and "id" in image and "file_name" in image:
+                    id_to_name[str(image["id"])] = Path(str(image["file_name"])).name
+            data = data.get("annotations")
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: expected a list of detections (or a dict with 'annotations')")
+        out = cls(path)
+        for i, item in enumerate(data):
+            where = f"{path}: entry {i}"
+            if not isinstance(item, Mapping) or "bbox" not in item:
+                raise ValueError(f"{where}: expected an object with 'bbox' [x, y, w, h]")
+            box = item["bbox"]
+            if not isinstance(box, Sequence) or len(box) != 4:
+                raise ValueError(f"{where}: 'bbox' must be [x, y, w, h], got {box!r}")
+            score = item.get("score")
+            if score is not None and float(score) < score_threshold:
+                continue
+            depth = item.get("root_depth")
+            if depth is None and isinstance(item.get("root_cam"), Sequence) and len(item["root_cam"]) == 3:
+                depth = item["root_cam"][2]
+            entry = BoxEntry(
+                [float(v) for v in box],
+                None if score is None else float(score),
+                None if depth is None else float(depth),
+            )
+            if "file_name" in item:
+                out.by_name.setdefault(Path(str(item["file_name"])).name, []).append(entry)
+            elif "image_id" in item:
+                key = str(item["image_id"])
+                if key in id_to_name:
+                    out.by_name.setdefault(id_to_name[key], []).append(entry)
+                else:
+                    out.by_id.setdefault(_id_key(key), []).append(entry)
+            else:
+                raise ValueError(f"{where}: needs 'image_id' or 'file_name'")
+        return out
+
+    def lookup(self, name: str | None = None, frame: int | None = None) -> list[BoxEntry] | None:
+        """Entries for an image file name or a video frame index; None if the file has none."""
+        if name is not None:
+            base = Path(name).name
+            if base in self.by_name:
+                return self.by_name[base]
+            for key in (Path(name).stem, base):
+                if _id_key(key) in self.by_id:
+                    return self.by_id[_id_key(key)]
+        if frame is not None and _id_key(str(frame)) in self.by_id:
+            return self.by_id[_id_key(str(frame))]
+        return None
+
+
+def _id_key(value: str) -> str:
+    """Numeric ids compare as integers ('000012' == '12'); others as strings."""
+    return str(int(value)) if value.isdigit() else value
+
+
+def _entries_to_arrays(entries: list[BoxEntry]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    boxes = np.array([e.box for e in entries], dtype=np.float64).reshape(-1, 4)
+    scores = (
+        None
+        if all(e.score is None for e in entries)
+        else np.array([np.nan if e.score is None else e.score for e in entries])
+    )
+    if all(e.root_depth is None for e in entries):
+        return boxes, scores, None
+    depths = np.array([np.nan if e.root_depth is None else e.root_depth for e in entries])
+    return boxes, scores, depths
+
+
+# ---------------------------------------------------------------------------------------------- demo
+
+
+@dataclass
+class DemoResult:
+    """What the demo did with one input."""
+
+    input: str
+    kind: str
+    outputs: dict[str, str] = field(default_factory=dict)
+    people: int = 0
+    frames: int = 0
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        if self.kind == "video" and self.seconds > 0:
+            out["fps"] = round(self.frames / self.seconds, 2)
+        return out
+
+
+def classify_input(path: Path) -> str:
+    """``"image"``, ``"video"`` or ``"folder"`` by the path; ValueError for anything else."""
+    if path.is_dir():
+        return "folder"
+    if not path.exists():
+        raise FileNotFoundError(f"input not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        return "video"
+    if suffix in IMAGE_SUFFIXES:
+        return "image"
+    raise ValueError(
+        f"{path}: unknown input type {suffix!r}; images: {sorted(IMAGE_SUFFIXES)}, videos: {sorted(VIDEO_SUFFIXES)}"
+    )
+
+
+def run_demo(
+    source: str | os.PathLike,
+    estimator: PoseEstimator,
+    out_dir: str | os.PathLike = "output/demo",
+    boxes_file: str | os.PathLike | BoxesFile | None = None,
+    score_threshold: float = 0.0,
+    frame: str = "camera",
+    html: bool = True,
+    smooth: bool = True,
+    max_frames: int | None = None,
+    redetect_every: int = 0,
+    progress: bool = True,
+    plot_3d: bool = True,
+) -> list[DemoResult]:
+    """Run the demo on an image, a folder of images, or a video file.
+
+    Args:
+        source: the input path.
+        estimator: the configured :class:`PoseEstimator`.
+        out_dir: output folder (created).
+        boxes_file: COCO-style detections (see :class:`BoxesFile`); images it does not list get
+            no people (with a warning). Without it the estimator's detector finds people.
+        score_threshold: drop boxes-file detections scoring lower.
+        frame: 3D plot coordinates: ``"camera"`` or ``"root"`` (root-relative).
+        html: also write the interactive 3D viewer.
+        smooth: One Euro smoothing of video joints.
+        max_frames: stop a video after this many frames.
+        redetect_every: video: also run the detector every N frames (0: only when nobody is tracked).
+        progress: show a tqdm progress bar.
+        plot_3d: write the matplotlib 3D plot (the slowest output, ~0.3 s per image).
+
+    Returns:
+        One :class:`DemoResult` per input file; ``demo_summary.json`` holds the same.
+    """
+    source = Path(source)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    kind = classify_input(source)
+    boxes = BoxesFile.load(boxes_file, score_threshold) if isinstance(boxes_file, (str, os.PathLike)) else boxes_file
+    options = dict(boxes=boxes, frame=frame, html=html, plot_3d=plot_3d)
+    if kind == "video":
+        results = [_run_video(source, estimator, out_dir, smooth, max_frames, redetect_every, progress, **options)]
+    else:
+        files = (
+            [source] if kind == "image" else sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        )
+        if kind == "folder" and not files:
+            raise ValueError(f"{source}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
+        results = [_run_image(path, estimator, out_dir, **options) for path in _progress(files, progress, "images")]
+    summary = {
+        "input": str(source),
+        "settings": _settings(estimator, boxes, frame, smooth),
+        "results": [r.to_dict() for r in results],
+    }
+    write_json_atomic(out_dir / "demo_summary.json", summary)
+    return results
+
+
+def _settings(estimator: PoseEstimator, boxes: BoxesFile | None, frame: str, smooth: bool) -> dict[str, Any]:
+    detector = getattr(estimator.detector, "__name__", type(estimator.detector).__name__)
+    return {
+        "backend": estimator.backend.name,
+        "input_size": list(estimator.input_size),
+        "joint_set": estimator.joint_set.name,
+        "flip_test": estimator.flip_test,
+        "focal_default": estimator.focal.tolist(),
+        "princpt_default": None if estimator.princpt is None else estimator.princpt.tolist(),
+        "boxes_file": None if boxes is None else str(boxes.path),
+        "detector": None if boxes is not None else detector,
+        "plot_frame": frame,
+        "video_smoothing": smooth,
+    }
+
+
+def _progress(items: Any, enabled: bool, unit: str, total: int | None = None) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(items, total=total, unit=unit[:-1], desc=unit, disable=not enabled, leave=False)
+
+
+def _predict_with_boxes(estimator: PoseEstimator, image: np.ndarray, entries: list[BoxEntry] | None) -> Poses:
+    boxes, scores, depths = _entries_to_arrays(entries or [])
+    return estimator.predict(image, boxes, depths, scores=scores)
+
+
+def _run_image(
+    path: Path, estimator: PoseEstimator, out_dir: Path, boxes: BoxesFile | None, frame: str, html: bool, plot_3d: bool
+) -> DemoResult:
+    from ..image import read_image
+    from ..vis import save_plot_3d, write_html_viewer
+
+    result = DemoResult(str(path), "image")
+    started = time.perf_counter()
+    try:
+        image = read_image(path)
+        entries = None
+        if boxes is not None:
+            entries = boxes.lookup(name=path.name)
+            if entries is None:
+                result.warnings.append(f"{boxes.path} lists no boxes for {path.name}: no people")
+        poses = estimator.predict(image) if boxes is None else _predict_with_boxes(estimator, image, entries)
+    except (FileNotFoundError, ValueError) as exc:
+        result.error = str(exc)
+        logger.warning("%s: %s", path, exc)
+        return result
+    stem = path.stem
+    result.people = len(poses)
+    result.warnings += poses.warnings
+    result.outputs["overlay"] = str(write_image(out_dir / f"{stem}_2d.jpg", poses.plot(image)))
+    if plot_3d:
+        title = f"{path.name}: {len(poses)} person(s)"
+        result.outputs["plot_3d"] = str(save_plot_3d(out_dir / f"{stem}_3d.png", list(poses), frame=frame, title=title,
+                                                     joint_set=estimator.joint_set))  # fmt: skip
+    if html:
+        result.outputs["viewer"] = str(write_html_viewer(out_dir / f"{stem}_3d.html", list(poses), estimator.joint_set,
+                                                         frame=frame, title=path.name))  # fmt: skip
+    payload = poses.to_dict()
+    payload["warnings"] = result.warnings
+    result.outputs["json"] = str(write_json_atomic(out_dir / f"{stem}.json", payload))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def iter_video(path: str | os.PathLike, max_frames: int | None = None) -> Iterator[np.ndarray]:
+    """BGR uint8 frames of a video file (OpenCV); ValueError if it cannot be opened."""
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise ValueError(f"{path}: cannot open this video (OpenCV could not decode it)")
+    try:
+        count = 0
+        while max_frames is None or count < max_frames:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            count += 1
+            yield frame
+    finally:
+        capture.release()
+
+
+def video_info(path: str | os.PathLike) -> tuple[float, int, tuple[int, int]]:
+    """(fps, frame count, (height, width)); fps falls back to 30 where the file does not say."""
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise ValueError(f"{path}: cannot open this video (OpenCV could not decode it)")
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    size = (int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)), int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)))
+    capture.release()
+    return (fps if fps and np.isfinite(fps) and fps > 0 else 30.0), count, size
+
+
+def _run_video(
+    path: Path,
+    estimator: PoseEstimator,
+    out_dir: Path,
+    smooth: bool,
+    max_frames: int | None,
+    redetect_every: int,
+    progress: bool,
+    boxes: BoxesFile | None,
+    frame: str,
+    html: bool,
+    plot_3d: bool,
+) -> DemoResult:
+    from ..vis import save_plot_3d, write_html_viewer
+    from .tracker import PoseTracker
+
+    result = DemoResult(str(path), "video")
+    fps, count, (height, width) = video_info(path)
+    total = count if max_frames is None else min(count, max_frames) if count > 0 else max_frames
+    tracker = PoseTracker(estimator, smooth=smooth, fps=fps, redetect_every=redetect_every)
+    video_path = out_dir / f"{path.stem}_annotated.mp4"
+    writer = cv2.VideoWriter(str(video_path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    if not writer.isOpened():
+        raise RuntimeError(f"could not open a video writer for {video_path} (mp4v)")
+    frames_json: list[dict[str, Any]] = []
+    all_people: list[list[Any]] = []
+    last_with_people = None
+    started = time.perf_counter()
+    try:
+        for index, bgr in enumerate(_progress(iter_video(path, max_frames), progress, "frames", total or None)):
+            timestamp = index / fps
+            try:
+                given = None if boxes is None else boxes.lookup(frame=index)
+                if boxes is None:
+                    poses = tracker.update(bgr, timestamp=timestamp, color_order="bgr")
+                else:
+                    b, scores, d = _entries_to_arrays(given or [])
+                    poses = tracker.update(
+                        bgr, timestamp=timestamp, color_order="bgr", boxes=b, root_depths=d, scores=scores
+                    )
+            except ValueError as exc:  # one bad frame never ends the video
+                poses = Poses([], (bgr.shape[0], bgr.shape[1]), f"frame {index}", str(exc))
+                result.warnings.append(f"frame {index}: {exc}")
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            writer.write(cv2.cvtColor(poses.plot(rgb), cv2.COLOR_RGB2BGR))
+            entry = poses.to_dict()
+            entry.update(frame=index, timestamp=round(timestamp, 4))
+            frames_json.append(entry)
+            all_people.append(list(poses))
+            if len(poses):
+                last_with_people = (index, list(poses))
+            result.people = max(result.people, len(poses))
+    finally:
+        writer.release()
+    result.frames = len(frames_json)
+    result.seconds = time.perf_counter() - started
+    result.outputs["video"] = str(video_path)
+    if html:
+        labels = [f"frame {i}" for i in range(len(all_people))]
+        result.outputs["viewer"] = str(write_html_viewer(out_dir / f"{path.stem}_3d.html", all_people, estimator.joint_set,
+                                                         frame=frame, title=path.name, sequence=True, labels=labels,
+                                                         fps=fps))  # fmt: skip
+    if plot_3d and last_with_people is not None:
+        index, people = last_with_people
+        result.outputs["plot_3d"] = str(save_plot_3d(out_dir / f"{path.stem}_3d.png", people, frame=frame,
+                                                     title=f"{path.name} frame {index}", joint_set=estimator.joint_set))  # fmt: skip
+    payload = {"source": str(path), "fps": fps, "size": [height, width], "smoothing": smooth, "frames": frames_json}
+    result.outputs["json"] = str(write_json_atomic(out_dir / f"{path.stem}.json", payload))
+    return result
