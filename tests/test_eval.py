@@ -1,0 +1,115 @@
+"""Evaluator scoring and result files on constructed datasets and predictions (no network quality involved)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from scipy.io import loadmat
+
+from convnextpose import build_model
+from convnextpose.codec import encode
+from convnextpose.config import load_config
+from convnextpose.engine import Evaluator
+from convnextpose.engine.evaluator import mupots_frame_key, mupots_mat_key
+from convnextpose.geometry import cam2pixel, crop_transforms
+from convnextpose.joints import HUMAN36M, MUCO, MUPOTS, map_joints
+
+
+def person_record(rng, joint_set, image_path, image_id, meta, focal=(1100.0, 1100.0), princpt=(500.0, 500.0), x_mm=0.0):
+    joints_cam = rng.normal(scale=250.0, size=(joint_set.num_joints, 3)) + np.array([x_mm, 0.0, 5000.0])
+    joints_img = cam2pixel(joints_cam, np.array(focal), np.array(princpt))
+    root = joints_cam[joint_set.root_index]
+    lo, hi = joints_img[:, :2].min(0), joints_img[:, :2].max(0)
+    side = (hi - lo).max() * 1.5
+    center = (lo + hi) / 2
+    bbox = np.array([center[0] - side / 2, center[1] - side / 2, side, side])
+    return SimpleNamespace(
+        image_path=image_path, image_id=image_id, ann_id=image_id, bbox=bbox, joints_img=joints_img,
+        joints_vis=np.ones(joint_set.num_joints), joints_cam=joints_cam, root_cam=root,
+        focal=np.array(focal), princpt=np.array(princpt), meta=meta,
+    )  # fmt: skip
+
+
+def encode_records(records, joint_set, model_joint_set, input_size=(64, 64), depth_dim=32):
+    """The heatmap-unit output a perfect network would give, in the model's joint order."""
+    boxes = np.stack([r.bbox for r in records])
+    trans = crop_transforms(boxes[:, :2] + boxes[:, 2:] / 2, boxes[:, 2:], input_size)
+    joints_img = np.stack([r.joints_img for r in records])
+    hm, _ = encode(joints_img, np.array([r.root_cam[2] for r in records]), trans, input_size, depth_dim)
+    mapped, _ = map_joints(hm, joint_set, model_joint_set, fill=0.0)
+    return mapped
+
+
+def cfg_for(tmp_path, test_set, **extra):
+    overrides = {"data.test_set": test_set, "run.output_dir": str(tmp_path), "run.name": "eval", "run.device": "cpu",
+                 "run.progress": False}  # fmt: skip
+    overrides.update(extra)
+    return load_config(None, overrides)
+
+
+def test_human36m_scoring_and_release_json(tmp_path, rng):
+    records = []
+    for i in range(6):
+        action = 2 + i % 3
+        path = f"images/s_09_act_{action:02d}_subact_01_ca_01/s_09_act_{action:02d}_subact_01_ca_01_{i:06d}.jpg"
+        records.append(person_record(rng, HUMAN36M, path, 100 + i, {"action_idx": action, "subject": 9}))
+    dataset = SimpleNamespace(name="human36m", joint_set=HUMAN36M, records=records, has_depth=True)
+    model = build_model("test")
+    perfect = encode_records(records, HUMAN36M, HUMAN36M)
+    evaluator = Evaluator(cfg_for(tmp_path, "human36m"), dataset=dataset)
+    evaluator.predict = lambda model, dataset=None, progress=None: perfect
+    result = evaluator.evaluate(model, epoch=3)
+    assert result["summary"]["mpjpe"] == pytest.approx(0.0, abs=1e-3)
+    assert set(result["details"]["per_action"]) == {"Directions", "Discussion", "Eating"}
+    # Shift every predicted depth of the first record's non-root joints by one bin (2000/32 = 62.5 mm).
+    shifted = perfect.copy()
+    shifted[0, 1:, 2] += 1.0
+    evaluator.predict = lambda model, dataset=None, progress=None: shifted
+    result = evaluator.evaluate(model, epoch=4)
+    # Depth moves along the viewing ray, so the camera-space error is a bit more than 62.5 mm per joint.
+    directions = result["details"]["per_action"]["Directions"]["mpjpe"]
+    assert 62.5 * 16 / 17 / 2 < directions < 70 * 16 / 17 / 2
+    assert result["details"]["per_action"]["Eating"]["mpjpe"] == pytest.approx(0.0, abs=1e-3)
+    out = tmp_path / "eval" / "result" / "snapshot_4"
+    release = json.loads((out / "bbox_root_pose_human36m_output.json").read_text())
+    assert len(release) == 6 and release[0]["image_id"] == 100 and np.shape(release[0]["joint_cam"]) == (18, 3)
+    assert np.allclose(release[1]["joint_cam"], records[1].joints_cam, atol=1e-2)  # absolute camera mm
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["summary"]["mpjpe"] == pytest.approx(result["summary"]["mpjpe"])
+    assert "PA-MPJPE rigid" in (out / "table.txt").read_text()
+
+
+def test_mupots_scoring_and_mat_files(tmp_path, rng):
+    records = []
+    for sequence, frame, people in ((1, 0, 2), (1, 5, 1), (4, 0, 2)):
+        for k in range(people):
+            path = f"MultiPersonTestSet/TS{sequence}/img_{frame:06d}.jpg"
+            records.append(
+                person_record(rng, MUPOTS, path, 1000 * sequence + frame, {"is_valid": True}, x_mm=1500.0 * k)
+            )
+    dataset = SimpleNamespace(name="mupots", joint_set=MUPOTS, records=records, has_depth=True)
+    model = build_model("test", num_joints=21, joint_set="muco")
+    perfect = encode_records(records, MUPOTS, MUCO)
+    evaluator = Evaluator(cfg_for(tmp_path, "mupots"), dataset=dataset)
+    evaluator.predict = lambda model, dataset=None, progress=None: perfect
+    result = evaluator.evaluate(model, epoch=0)
+    assert result["details"]["num_people"] == 5 and result["details"]["num_matched"] == 5
+    assert result["summary"]["pck_all"] == 1.0 and set(result["details"]["all"]["per_sequence"]) == {"TS1", "TS4"}
+    out = tmp_path / "eval" / "result" / "snapshot_0"
+    preds_2d = loadmat(out / "preds_2d_kpt_mupots.mat")
+    preds_3d = loadmat(out / "preds_3d_kpt_mupots.mat")
+    assert {"TS1_img_000000", "TS1_img_000005", "TS4_img_000000"} <= set(preds_2d)
+    assert preds_2d["TS1_img_000000"].shape == (2, 17, 2) and preds_3d["TS4_img_000000"].shape == (2, 17, 3)
+    assert preds_3d["TS1_img_000005"].shape == (1, 17, 3)
+    assert np.allclose(preds_3d["TS1_img_000005"][0], records[2].joints_cam, atol=1e-2)
+
+
+def test_mupots_keys():
+    assert mupots_frame_key("data/MultiPersonTestSet/TS12/img_000231.jpg") == (12, 231)
+    assert mupots_frame_key("anything.jpg", {"sequence": "TS3", "frame": 7}) == (3, 7)
+    assert mupots_mat_key(3, 7) == "TS3_img_000007"
+    with pytest.raises(ValueError, match="TS<k>"):
+        mupots_frame_key("frame.jpg")
