@@ -63,6 +63,11 @@ def _groups() -> tuple[CueGroup, ...]:
 CUE_GROUPS = _groups()
 
 
+def _wrap(degrees: float) -> float:
+    """An angle difference in (-180, 180]."""
+    return -((-degrees + 180.0) % 360.0 - 180.0)
+
+
 def _amount(degrees: float) -> str:
     return f"about {max(5, int(5 * round(abs(degrees) / 5)))} degrees"
 
@@ -122,8 +127,8 @@ def direction_cue(
 
 def lean_cue(reference_lean: tuple[float, float], live_lean: tuple[float, float]) -> str:
     """Cue for the trunk from signed (forward, to-the-left) lean angles in degrees."""
-    forward = reference_lean[0] - live_lean[0]
-    side = reference_lean[1] - live_lean[1]
+    forward = _wrap(reference_lean[0] - live_lean[0])
+    side = _wrap(reference_lean[1] - live_lean[1])
     if abs(forward) >= abs(side):
         if forward > 0:
             return f"Lean forward {_amount(forward)} more"

@@ -1,0 +1,131 @@
+"""``convnextpose serve``: the fitness web app (copy a trainer's pose, live 3D feedback).
+
+Binds to 127.0.0.1 unless ``--lan`` (or ``--host``) says otherwise. See docs/fitness.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_WEIGHTS = "xs-synthetic"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="fitness web app: copy a trainer's pose with live 3D feedback",
+        description="Start the fitness web app. Open the printed address in a browser (a phone on the LAN needs "
+        "--lan, and https for its camera: see docs/fitness.md).",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        default=None,
+        help=f"checkpoint (.pth/.pth.tar), .onnx file or shipped weights name (default: {DEFAULT_WEIGHTS} if installed)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--lan", action="store_true", help="listen on all interfaces (0.0.0.0), for a phone on the LAN")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--max-upload-mb", type=float, default=8.0, help="largest upload in MB (default 8)")
+    parser.add_argument(
+        "--backend", choices=("torch", "onnx"), default=None, help="default: onnx for .onnx, else torch"
+    )
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:i] (default cpu)")
+    parser.add_argument(
+        "--detector",
+        choices=("hog", "frame"),
+        default="hog",
+        help="person boxes: OpenCV HOG falling back to the whole frame (default), or always the whole frame",
+    )
+    parser.add_argument("--min-confidence", type=float, default=0.1, help="joints below this count as missing")
+    parser.add_argument("--hold", type=float, default=3.0, help="seconds to hold a pose (default 3)")
+    parser.add_argument("--tolerance", type=float, default=15.0, help="degrees of error that still match (default 15)")
+    parser.add_argument("--threads", type=int, default=None, help="inference threads")
+    parser.add_argument("--ssl-certfile", default=None, help="TLS certificate (PEM): serve https, for phone cameras")
+    parser.add_argument("--ssl-keyfile", default=None, help="TLS private key (PEM)")
+    parser.set_defaults(func=run)
+
+
+def resolve_checkpoint(checkpoint: str | None, weights_dir: Path | None = None) -> str:
+    """The checkpoint to serve: the given one, else the shipped default weights when installed.
+
+    Args:
+        checkpoint: what ``--checkpoint`` said, or None.
+        weights_dir: where shipped weights live (default: the package's ``weights/``).
+
+    Raises:
+        ValueError: no checkpoint given and no default weights installed (the message says what to pass).
+        FileNotFoundError: the given path does not exist.
+    """
+    from ..models.checkpoint import PRETRAINED
+
+    if checkpoint is None:
+        weights_dir = weights_dir or Path(__file__).resolve().parent.parent / "weights"
+        if DEFAULT_WEIGHTS in PRETRAINED and (weights_dir / PRETRAINED[DEFAULT_WEIGHTS]).is_file():
+            return DEFAULT_WEIGHTS
+        raise ValueError(
+            f"no --checkpoint given and the default weights {DEFAULT_WEIGHTS!r} are not installed; "
+            "pass --checkpoint PATH (a .pth/.pth.tar checkpoint or an exported .onnx file)"
+        )
+    if checkpoint not in PRETRAINED and not Path(checkpoint).is_file():
+        raise FileNotFoundError(f"checkpoint not found: {checkpoint}")
+    return checkpoint
+
+
+def _lan_addresses() -> list[str]:
+    """This machine's non-loopback IPv4 addresses, from its own host name (no packets sent)."""
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        return []
+    return sorted({info[4][0] for info in infos if not info[4][0].startswith("127.")})
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from ..app import create_app, estimator_from_model
+    except ImportError as exc:
+        raise RuntimeError(f"{exc}; the fitness app needs: pip install convnextpose[app]") from None
+
+    if args.max_upload_mb <= 0 or not 0 < args.port < 65536:
+        raise ValueError("--max-upload-mb must be > 0 and --port in 1..65535")
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        raise ValueError("--ssl-certfile and --ssl-keyfile go together")
+    checkpoint = resolve_checkpoint(args.checkpoint)
+    backend = args.backend or ("onnx" if str(checkpoint).lower().endswith(".onnx") else "torch")
+    host = "0.0.0.0" if args.lan else args.host
+    estimator = estimator_from_model(
+        checkpoint, backend=backend, device=args.device, detector=args.detector, threads=args.threads
+    )
+    app = create_app(
+        estimator,
+        max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+        min_confidence=args.min_confidence,
+        default_hold_s=args.hold,
+        tolerance_deg=args.tolerance,
+        model=f"{Path(str(checkpoint)).name} ({backend})",
+    )
+    scheme = "https" if args.ssl_certfile else "http"
+    print(f"Fitness app: {scheme}://127.0.0.1:{args.port}/ (model {checkpoint}, {backend})", flush=True)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        for address in _lan_addresses():
+            print(f"  on the LAN: {scheme}://{address}:{args.port}/", flush=True)
+        if scheme == "http":
+            print("  note: phone browsers only give the camera to https pages; see docs/fitness.md", flush=True)
+    uvicorn.run(
+        app,
+        host=host,
+        port=args.port,
+        log_level="warning",
+        limit_concurrency=64,
+        timeout_keep_alive=15,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
+    )
+    return 0
