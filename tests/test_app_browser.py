@@ -145,6 +145,7 @@ def browser(server, tmp_path):
         f"--use-file-for-fake-video-capture={video}",
     ):  # fmt: skip
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     try:
@@ -211,3 +212,8 @@ def test_page_scores_a_fake_camera(server, browser, tmp_path):
         assert drawn > 100, canvas
     health = get_json(base + "/api/health")
     assert health["processed"] >= 4 and health["in_flight"] <= 2
+    # No script errors (a missing favicon is the only request allowed to fail).
+    errors = [
+        e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]
+    ]
+    assert errors == []

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
+import re
 import socket
+import time
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -85,6 +88,23 @@ def _lan_addresses() -> list[str]:
     return sorted({info[4][0] for info in infos if not info[4][0].startswith("127.")})
 
 
+class _Throttle(logging.Filter):
+    """Let each kind of log message through at most once a minute (per-frame warnings would flood)."""
+
+    def __init__(self, interval_s: float = 60.0) -> None:
+        super().__init__()
+        self.interval_s = interval_s
+        self._last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = re.sub(r"\d+", "#", record.getMessage())
+        now = time.monotonic()
+        if now - self._last.get(key, -math.inf) < self.interval_s:
+            return False
+        self._last[key] = now
+        return True
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
@@ -98,6 +118,13 @@ def run(args: argparse.Namespace) -> int:
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         raise ValueError("--ssl-certfile and --ssl-keyfile go together")
     checkpoint = resolve_checkpoint(args.checkpoint)
+    # The estimator logs per image (e.g. "no person detected"); at camera frame rates that floods
+    # the console, so keep its info messages for -v and let each kind of warning through once a minute.
+    if not getattr(args, "verbose", False):
+        logging.getLogger("convnextpose.inference").setLevel(logging.WARNING)
+    estimator_logger = logging.getLogger("convnextpose.inference.estimator")
+    if not any(isinstance(f, _Throttle) for f in estimator_logger.filters):
+        estimator_logger.addFilter(_Throttle())
     backend = args.backend or ("onnx" if str(checkpoint).lower().endswith(".onnx") else "torch")
     host = "0.0.0.0" if args.lan else args.host
     estimator = estimator_from_model(

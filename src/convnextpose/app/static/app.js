@@ -152,6 +152,7 @@
   // ---------------------------------------------------------------- live frames
 
   function resetDisplay() {
+    $("hud").hidden = true;
     $("score").textContent = "--";
     $("score").className = "score";
     $("hold-bar").style.width = "0%";
@@ -176,12 +177,17 @@
       li.textContent = line;
       cues.appendChild(li);
     }
+    let praise = "";
     if (!lines.length && comparison.in_tolerance) {
       const li = document.createElement("li");
       li.className = "good";
-      li.textContent = result.hold && result.hold.matched ? "Well done!" : "Looks good, hold it!";
+      praise = result.hold && result.hold.matched ? "Well done!" : "Looks good, hold it!";
+      li.textContent = praise;
       cues.appendChild(li);
     }
+    $("hud").hidden = false;
+    $("hud-score").textContent = scoreEl.textContent;
+    $("hud-cue").textContent = lines.length ? lines[0] : praise;
     const hold = result.hold;
     if (hold) {
       $("hold-bar").style.width = `${Math.round(hold.progress * 100)}%`;
