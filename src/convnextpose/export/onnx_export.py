@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from ..models.convnextpose import ConvNeXtPose
+from .graph import PoseGraph
 
 logger = logging.getLogger(__name__)
 
@@ -73,20 +74,6 @@ class ExportReport:
     def summary(self) -> str:
         diff = "not checked" if self.max_abs_diff is None else f"max |diff| vs PyTorch {self.max_abs_diff:.3g}"
         return f"{self.format}: {self.path} ({self.size_bytes / 1e6:.2f} MB, {self.seconds:.1f} s), {diff}"
-
-
-class PoseGraph(nn.Module):
-    """The exported function: crops -> (joints_hm, confidence), or joints_hm alone."""
-
-    def __init__(self, model: ConvNeXtPose, with_confidence: bool = True) -> None:
-        super().__init__()
-        self.model = model
-        self.with_confidence = with_confidence
-
-    def forward(self, images: torch.Tensor) -> Any:
-        if self.with_confidence:
-            return self.model.forward_with_confidence(images)
-        return self.model(images)
 
 
 def _unwrap(model: nn.Module) -> ConvNeXtPose:
@@ -170,7 +157,7 @@ def export_onnx(
     report = ExportReport(path, "onnx", time.perf_counter() - started, path.stat().st_size)
     if verify:
         _check_against_torch(report, reference_model, example, with_confidence, atol, rtol)
-    logger.info(report.summary())
+    logger.debug(report.summary())
     return report
 
 
@@ -388,7 +375,7 @@ def quantize_onnx(
         atomic_write(path, proto.SerializeToString())
     report = ExportReport(path, "onnx-int8", time.perf_counter() - started, path.stat().st_size)
     report.details.update(per_channel=per_channel, reduce_range=reduce_range, calibration_images=len(calibration))
-    logger.info(report.summary())
+    logger.debug(report.summary())
     return report
 
 

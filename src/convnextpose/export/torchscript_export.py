@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from .fuse import fuse_model
-from .onnx_export import ExportReport, PoseGraph, _unwrap, atomic_write, sample_input
+from .graph import PoseGraph
+from .onnx_export import ExportReport, _unwrap, atomic_write, sample_input
 
 
 def export_torchscript(
@@ -28,6 +29,9 @@ def export_torchscript(
     example_input: torch.Tensor | None = None,
 ) -> ExportReport:
     """Trace the network (batch norms folded) and save it with ``torch.jit.save``.
+
+    TorchScript is deprecated from PyTorch 2.9 on (in favour of ``torch.export``) but still the
+    format that LibTorch (C++) and PyTorch Mobile load; prefer ONNX for new deployments.
 
     Load it with ``torch.jit.load(path)``; it maps (B, 3, H, W) normalised crops to
     ``(joints_hm (B, J, 3), confidence (B, J))`` (or ``joints_hm`` alone), for any batch size.
@@ -45,11 +49,15 @@ def export_torchscript(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    torch.jit.save(traced, buffer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.9+ steers towards torch.export
+        torch.jit.save(traced, buffer)
     atomic_write(path, buffer.getvalue())
     report = ExportReport(path, "torchscript", time.perf_counter() - started, path.stat().st_size)
     if verify:
-        loaded = torch.jit.load(str(path))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            loaded = torch.jit.load(str(path))
         # A different batch size than the trace, to show the batch axis is free.
         check = torch.cat([example, example[:1]])
         with torch.no_grad():

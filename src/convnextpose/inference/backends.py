@@ -52,20 +52,22 @@ class TorchBackend:
 
     def __init__(self, model: nn.Module | str | os.PathLike, device: str = "cpu", optimize: bool = True) -> None:
         from ..export.fuse import optimize_model
+        from ..export.graph import PoseGraph
 
         network = load_network(model, device)
         self.spec: ModelSpec = network.spec
         self.device = torch.device(device)
         self.channels_last = bool(optimize)
         network = optimize_model(network) if optimize else copy.deepcopy(network).eval()
-        self.model = network.to(self.device).eval()
+        # One softmax for both outputs (export.graph); same numbers as forward_with_confidence.
+        self.model = PoseGraph(network.to(self.device)).eval()
 
     @torch.inference_mode()
     def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         images = torch.from_numpy(np.ascontiguousarray(crops, dtype=np.float32)).to(self.device)
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        coords, confidence = self.model.forward_with_confidence(images)
+        coords, confidence = self.model(images)
         return coords.float().cpu().numpy(), confidence.float().cpu().numpy()
 
 

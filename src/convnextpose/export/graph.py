@@ -1,0 +1,70 @@
+"""The inference graph: crops -> (joints_hm, confidence) with one softmax shared by both outputs.
+
+``ConvNeXtPose.forward_with_confidence`` computes the soft-argmax and the confidence separately
+(two softmaxes over each joint's 32x32x32 volume, three passes for the marginals). Here both come
+from one softmax and one (B, J, H, W) marginal; the numbers are the same function (tested), and
+the ONNX graph and the PyTorch inference path both use this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# Half-width, in heatmap cells, of the window around the 2D peak whose mass is the confidence
+# (the same window as convnextpose.models.soft_argmax.heatmap_confidence).
+CONFIDENCE_RADIUS = 1.5
+
+
+def soft_argmax_with_confidence(
+    heatmaps: torch.Tensor, num_joints: int, depth_dim: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """3D soft-argmax and per-joint confidence from one softmax.
+
+    Args:
+        heatmaps: (B, J*D, H, W) logits, channel ``j * D + d``.
+
+    Returns:
+        joints_hm (B, J, 3) in heatmap units (x, y cells, z bins) and confidence (B, J) in [0, 1]:
+        the probability mass within 1.5 cells of the 2D expectation.
+    """
+    batch, _, height, width = heatmaps.shape
+    probs = F.softmax(heatmaps.reshape(batch, num_joints, depth_dim * height * width), dim=2)
+    probs = probs.reshape(batch, num_joints, depth_dim, height * width)
+    plane = probs.sum(dim=2).reshape(batch, num_joints, height, width)  # (B, J, H, W)
+    marginal_z = probs.sum(dim=3)  # (B, J, D)
+    xs = torch.arange(width, dtype=probs.dtype, device=probs.device)
+    ys = torch.arange(height, dtype=probs.dtype, device=probs.device)
+    zs = torch.arange(depth_dim, dtype=probs.dtype, device=probs.device)
+    x = (plane.sum(dim=2) * xs).sum(dim=2, keepdim=True)
+    y = (plane.sum(dim=3) * ys).sum(dim=2, keepdim=True)
+    z = (marginal_z * zs).sum(dim=2, keepdim=True)
+    near_x = ((xs.view(1, 1, 1, width) - x.unsqueeze(-1)).abs() <= CONFIDENCE_RADIUS).to(probs.dtype)
+    near_y = ((ys.view(1, 1, height, 1) - y.unsqueeze(-1)).abs() <= CONFIDENCE_RADIUS).to(probs.dtype)
+    confidence = (plane * near_x * near_y).sum(dim=(2, 3)).clamp(0.0, 1.0)
+    return torch.cat((x, y, z), dim=2), confidence
+
+
+class PoseGraph(nn.Module):
+    """The deployed function: normalised crops (B, 3, H, W) -> joints_hm (B, J, 3) [, confidence (B, J)].
+
+    Args:
+        model: a ConvNeXtPose network (fused or not).
+        with_confidence: also return the confidence.
+    """
+
+    def __init__(self, model: nn.Module, with_confidence: bool = True) -> None:
+        super().__init__()
+        self.model = model
+        self.num_joints = int(model.spec.num_joints)
+        self.depth_dim = int(model.spec.depth_dim)
+        self.with_confidence = with_confidence
+
+    def forward(self, images: torch.Tensor) -> Any:
+        coords, confidence = soft_argmax_with_confidence(
+            self.model.forward_heatmaps(images), self.num_joints, self.depth_dim
+        )
+        return (coords, confidence) if self.with_confidence else coords

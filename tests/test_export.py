@@ -1,0 +1,213 @@
+"""Export: batch-norm folding, the shared-softmax graph, ONNX (FP32, INT8) with onnxruntime, TorchScript."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from conftest import shared_path
+from convnextpose import build_model
+from convnextpose.export import count_batchnorms, export_onnx, export_torchscript, fuse_model, quantize_onnx
+from convnextpose.export.fuse import fold_bn_before_conv
+from convnextpose.export.graph import PoseGraph, soft_argmax_with_confidence
+from convnextpose.export.onnx_export import compare_onnx_models, make_session, read_spec_metadata, verify_onnx
+from convnextpose.models import load_model
+
+
+def randomize_batchnorms(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Give every BN non-trivial statistics and affine parameters, so folding has work to do."""
+    generator = torch.Generator().manual_seed(seed)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            n = module.num_features
+            module.running_mean.copy_(torch.rand(n, generator=generator) * 2 - 1)
+            module.running_var.copy_(torch.rand(n, generator=generator) * 1.5 + 0.5)
+            module.weight.data.copy_(torch.rand(n, generator=generator) + 0.5)
+            module.bias.data.copy_(torch.rand(n, generator=generator) - 0.5)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def fixture_dir():
+    return shared_path("fixtures", "official_checkpoint")
+
+
+@pytest.fixture(scope="module")
+def official(fixture_dir):
+    return load_model(fixture_dir / "snapshot_24.pth.tar")
+
+
+@pytest.fixture(scope="module")
+def official_input(fixture_dir):
+    return np.load(fixture_dir / "input.npy")
+
+
+@pytest.fixture(scope="module")
+def official_onnx(official, official_input, tmp_path_factory):
+    pytest.importorskip("onnxruntime")
+    path = tmp_path_factory.mktemp("onnx") / "official.onnx"
+    report = export_onnx(official, path, example_input=torch.from_numpy(official_input[:2]))
+    return path, report
+
+
+@torch.no_grad()
+def test_fused_model_equals_unfused(tiny_model):
+    model = randomize_batchnorms(tiny_model)
+    fused = fuse_model(model)
+    assert count_batchnorms(model) == 12 and count_batchnorms(fused) == 1  # backbone.norm cannot fold
+    x = torch.randn(3, 3, 64, 64)
+    np.testing.assert_allclose(fused.forward_heatmaps(x), model.forward_heatmaps(x), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fused(x), model(x), atol=1e-4)
+    assert count_batchnorms(model) == 12  # the original is untouched
+
+
+@torch.no_grad()
+def test_fused_official_checkpoint_equals_unfused(official, official_input):
+    fused = fuse_model(official)
+    x = torch.from_numpy(official_input)
+    assert count_batchnorms(official) == 13 and count_batchnorms(fused) == 1
+    np.testing.assert_allclose(fused(x), official(x), atol=1e-4)
+
+
+@torch.no_grad()
+def test_fold_into_grouped_following_conv_and_refuse_padding():
+    bn = randomize_batchnorms(nn.Sequential(nn.BatchNorm2d(4)))[0]
+    conv = nn.Conv2d(4, 6, 2, stride=2, groups=2)
+    reference = nn.Sequential(bn, conv).eval()
+    x = torch.randn(2, 4, 8, 8)
+    expected = reference(x)
+    folded = nn.Conv2d(4, 6, 2, stride=2, groups=2)
+    folded.load_state_dict(conv.state_dict())
+    fold_bn_before_conv(bn, folded)
+    np.testing.assert_allclose(folded(x), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="padding"):
+        fold_bn_before_conv(bn, nn.Conv2d(4, 4, 3, padding=1))
+
+
+@torch.no_grad()
+def test_shared_softmax_graph_equals_the_model_outputs(tiny_model):
+    heatmaps = torch.randn(4, 18 * 32, 8, 8) * 3
+    coords, confidence = soft_argmax_with_confidence(heatmaps, 18, 32)
+    from convnextpose.models.soft_argmax import heatmap_confidence, soft_argmax_3d
+
+    np.testing.assert_allclose(coords, soft_argmax_3d(heatmaps, 18, 32), atol=1e-5)
+    np.testing.assert_allclose(confidence, heatmap_confidence(heatmaps, 18, 32), atol=1e-5)
+    x = torch.randn(2, 3, 64, 64)
+    graph_coords, graph_conf = PoseGraph(tiny_model)(x)
+    model_coords, model_conf = tiny_model.forward_with_confidence(x)
+    np.testing.assert_allclose(graph_coords, model_coords, atol=1e-5)
+    np.testing.assert_allclose(graph_conf, model_conf, atol=1e-5)
+
+
+def test_onnx_matches_our_pytorch_on_the_official_fixture(official, official_input, official_onnx):
+    path, report = official_onnx
+    assert report.max_abs_diff is not None and report.max_abs_diff < 1e-4
+    session = make_session(path)
+    assert [o.name for o in session.get_outputs()] == ["joints_hm", "confidence"]
+    coords, confidence = session.run(None, {"images": official_input})
+    with torch.no_grad():
+        expected_coords, expected_conf = official.forward_with_confidence(torch.from_numpy(official_input))
+    # Softmax over 32k voxels in float32 (see tests/test_models.py): 1e-4 abs + 1e-5 rel.
+    np.testing.assert_allclose(coords, expected_coords.numpy(), rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(confidence, expected_conf.numpy(), rtol=1e-5, atol=1e-4)
+
+
+def test_onnx_batch_axis_is_dynamic_and_spec_travels(official, official_input, official_onnx):
+    path, _ = official_onnx
+    session = make_session(path)
+    single = session.run(None, {"images": official_input[:1]})[0]
+    many = session.run(None, {"images": np.concatenate([official_input] * 2)})[0]
+    assert single.shape == (1, 18, 3) and many.shape == (6, 18, 3)
+    np.testing.assert_allclose(many[3], single[0], atol=1e-5)
+    spec = read_spec_metadata(path)
+    assert spec["dims"] == [16, 32, 64, 128] and spec["num_joints"] == 18 and spec["joint_set"] == "human36m"
+
+
+def test_verification_catches_a_wrong_model(official_onnx, tiny_model, official):
+    path, _ = official_onnx
+    other = randomize_batchnorms(fuse_model(official), seed=3)
+    with pytest.raises(RuntimeError, match="differs from PyTorch"):
+        verify_onnx(path, other)
+    assert max(verify_onnx(path, official).values()) < 1e-4
+
+
+def test_static_batch_and_coordinates_only(tiny_model, tmp_path):
+    pytest.importorskip("onnxruntime")
+    report = export_onnx(tiny_model, tmp_path / "t.onnx", dynamic_batch=False, with_confidence=False)
+    session = make_session(report.path)
+    assert [o.name for o in session.get_outputs()] == ["joints_hm"]
+    assert session.get_inputs()[0].shape == [2, 3, 64, 64]
+    assert report.checked_outputs == ("joints_hm",)
+
+
+def test_int8_is_smaller_and_close_to_fp32(official_onnx, official_input, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    fp32_path, _ = official_onnx
+    report = quantize_onnx(fp32_path, tmp_path / "official.int8.onnx")
+    assert report.size_bytes < 0.5 * fp32_path.stat().st_size
+    ops = {node.op_type for node in onnx.load(str(report.path)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops and "Softmax" in ops
+    assert read_spec_metadata(report.path)["dims"] == [16, 32, 64, 128]
+    cost = compare_onnx_models(fp32_path, report.path, official_input)
+    # INT8 must stay much closer to FP32 on the same photo than FP32's answers for different photos are.
+    fp32 = make_session(fp32_path).run(None, {"images": official_input})[0]
+    spread = np.linalg.norm(fp32[:, None, :, :2] - fp32[None, :, :, :2], axis=-1)
+    between_photos = spread[~np.eye(3, dtype=bool)].mean()
+    assert np.isfinite(list(cost.values())).all()
+    assert cost["mean_xy"] < 0.5 * between_photos
+
+
+def test_onnx_file_runs_in_the_estimator(official_onnx, official, tmp_path):
+    from convnextpose import PoseEstimator
+    from convnextpose.image import read_image
+
+    path, _ = official_onnx
+    image = read_image(shared_path("images", "single_person_2.png"))
+    by_onnx = PoseEstimator(path, backend="onnx").predict(image, [[30, 20, 200, 220]], [4000.0])
+    by_torch = PoseEstimator(official).predict(image, [[30, 20, 200, 220]], [4000.0])
+    np.testing.assert_allclose(by_onnx[0].joints_hm, by_torch[0].joints_hm, atol=1e-4)
+    assert by_onnx[0].joint_set.name == "human36m"
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_torchscript_round_trip(official, official_input, tmp_path):
+    report = export_torchscript(official, tmp_path / "m.torchscript.pt")
+    assert report.max_abs_diff < 1e-4
+    loaded = torch.jit.load(str(report.path))
+    with torch.no_grad():
+        coords, confidence = loaded(torch.from_numpy(official_input))
+        expected = official(torch.from_numpy(official_input))
+    assert confidence.shape == (3, 18)
+    np.testing.assert_allclose(coords, expected, rtol=1e-5, atol=1e-4)
+
+
+def test_export_of_a_registered_variant_has_its_size(tmp_path):
+    pytest.importorskip("onnxruntime")
+    model = build_model("test").eval()
+    report = export_onnx(model, tmp_path / "v.onnx")
+    assert read_spec_metadata(report.path)["input_size"] == [64, 64]
+    assert report.size_bytes > 4 * sum(p.numel() for p in fuse_model(model).parameters()) * 0.9
+
+
+def test_export_cli_onnx_int8(tmp_path):
+    import subprocess
+    import sys
+
+    pytest.importorskip("onnxruntime")
+    checkpoint = shared_path("fixtures", "official_checkpoint", "snapshot_24.pth.tar")
+    out = tmp_path / "official.int8.onnx"
+    result = subprocess.run(
+        [sys.executable, "-m", "convnextpose", "export", str(checkpoint), "--format", "onnx-int8", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert out.is_file() and (tmp_path / "official.onnx").is_file()
+    assert "max |diff| vs PyTorch" in result.stdout and "INT8 vs FP32" in result.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "convnextpose", "export", str(tmp_path / "nope.pth")], capture_output=True, text=True
+    )
+    assert bad.returncode == 1 and "nope.pth" in bad.stderr and "Traceback" not in bad.stderr
