@@ -4,11 +4,13 @@ The camera is Chromium's fake capture device playing a .y4m file made here from 
 stick-figure frames, so the page's real getUserMedia path runs. Skipped with the reason when
 chromium/chromedriver or selenium are missing (``.ci/run`` installs them).
 
-Set CONVNEXTPOSE_SCREENSHOT=path.png to also save the page (this made docs/images/fitness_app.png).
+With CONVNEXTPOSE_SCREENSHOT=path.png, test_readme_screenshot saves the page with the sample photos
+as trainer and camera (this made docs/images/fitness_app.png).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import socket
@@ -128,37 +130,68 @@ def server(tmp_path_factory):
         log.close()
 
 
+def as_camera_frames(image: np.ndarray, count: int = 10) -> list[np.ndarray]:
+    """A still RGB image padded (edge pixels repeated) to 4:3, as fake camera frames."""
+    height, width = image.shape[:2]
+    out_w = max(width, height * 4 // 3) // 2 * 2
+    out_h = out_w * 3 // 4 // 2 * 2
+    top, left = (out_h - height) // 2, (out_w - width) // 2
+    padded = cv2.copyMakeBorder(
+        image, max(top, 0), max(out_h - height - top, 0), left, out_w - width - left, cv2.BORDER_REPLICATE
+    )
+    return [padded[:out_h, :out_w]] * count
+
+
 @pytest.fixture
-def browser(server, tmp_path):
+def open_browser(tmp_path):
+    """A function (camera frames, window size) -> headless Chromium whose fake camera plays the frames."""
     pytest.importorskip("selenium")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    video = write_y4m(tmp_path / "camera.y4m", [stick_figure(i / 29) for i in range(30)])
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1180,940",
-        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-    ):  # fmt: skip
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    drivers = []
+
+    def start(frames: list[np.ndarray], window: str = "1180,940"):
+        video = write_y4m(tmp_path / f"camera{len(drivers)}.y4m", frames)
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for arg in (
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / f'profile{len(drivers)}'}",
+            f"--window-size={window}", "--hide-scrollbars",
+            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ):  # fmt: skip
+            options.add_argument(arg)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        drivers.append(driver)
+        driver.set_page_load_timeout(30)
+        return driver
+
     try:
-        yield driver
+        yield start
     finally:
-        driver.quit()
+        for driver in drivers:
+            driver.quit()
 
 
-def test_page_scores_a_fake_camera(server, browser, tmp_path):
+def upload_trainer(browser, wait, path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.execute_script("document.getElementById('trainer-file').hidden = false;")
+    browser.find_element(By.ID, "trainer-file").send_keys(str(path))
+    browser.execute_script("document.getElementById('trainer-file').hidden = true;")
+    wait.until(lambda d: "Got it" in d.find_element(By.ID, "trainer-status").text)
+
+
+def test_page_scores_a_fake_camera(server, open_browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     base, _ = server
+    browser = open_browser([stick_figure(i / 29) for i in range(30)])
     trainer = tmp_path / "trainer.png"
     cv2.imwrite(str(trainer), cv2.cvtColor(stick_figure(0.6, (300, 300)), cv2.COLOR_RGB2BGR))
     wait = WebDriverWait(browser, 60, poll_frequency=0.2)
@@ -168,19 +201,13 @@ def test_page_scores_a_fake_camera(server, browser, tmp_path):
     assert "random.pth (torch)" in browser.find_element(By.ID, "model-info").text
 
     # Upload the trainer photo through the page's file input.
-    browser.execute_script("document.getElementById('trainer-file').hidden = false;")
-    browser.find_element(By.ID, "trainer-file").send_keys(str(trainer))
-    browser.execute_script("document.getElementById('trainer-file').hidden = true;")
-    wait.until(lambda d: "Got it" in d.find_element(By.ID, "trainer-status").text)
+    upload_trainer(browser, wait, trainer)
     assert browser.find_element(By.ID, "trainer-frame").is_displayed()
 
     # The fake camera streams; frames go to the server; a score and cues come back.
     browser.find_element(By.ID, "camera-button").click()
     wait.until(lambda d: d.execute_script("return window.fitnessApp.responses") >= 3)
     browser.save_screenshot(str(tmp_path / "page.png"))
-    target = os.environ.get("CONVNEXTPOSE_SCREENSHOT")
-    if target:  # while the camera runs
-        browser.save_screenshot(target)
     # Stop streaming and let the last frame land, so the page holds still while it is read.
     browser.find_element(By.ID, "camera-button").click()
     wait.until(lambda d: not d.execute_script("return window.fitnessApp.inFlight"))
@@ -217,3 +244,26 @@ def test_page_scores_a_fake_camera(server, browser, tmp_path):
         e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]
     ]
     assert errors == []
+
+
+@pytest.mark.skipif(not os.environ.get("CONVNEXTPOSE_SCREENSHOT"), reason="set CONVNEXTPOSE_SCREENSHOT=out.png to run")
+def test_readme_screenshot(server, open_browser):
+    """The README's picture: sample photos as trainer and camera, a random-weight network serving."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from conftest import shared_path
+    from convnextpose.image import read_image
+
+    base, _ = server
+    camera = read_image(shared_path("images", "single_person_3.png"))
+    browser = open_browser(as_camera_frames(camera), window="1180,900")
+    wait = WebDriverWait(browser, 60, poll_frequency=0.2)
+    browser.get(base + "/")
+    wait.until(lambda d: d.execute_script("return document.body.dataset.ready") == "1")
+    upload_trainer(browser, wait, shared_path("images", "single_person_4.png"))
+    browser.execute_script("document.getElementById('camera-button').click()")
+    wait.until(lambda d: d.execute_script("return window.fitnessApp.responses") >= 5)
+    from PIL import Image
+
+    png = Image.open(io.BytesIO(browser.get_screenshot_as_png())).convert("RGB")
+    png.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(os.environ["CONVNEXTPOSE_SCREENSHOT"], optimize=True)
