@@ -70,6 +70,9 @@ def read_coco(path: Path, required: tuple[str, ...] = ("images", "annotations"))
                     problems.add(path, f"{kind}[{i}] (id {item.get('id', '?')})", f"missing key {key!r}")
     problems.resolve(strict=True)
     coco = COCO()
+    # pycocotools indexes categories only when every annotation names one; ours need none.
+    if "categories" in data and any("category_id" not in a for a in data["annotations"]):
+        data = {k: v for k, v in data.items() if k != "categories"}
     coco.dataset = data
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
@@ -143,3 +146,48 @@ def note_skipped(skipped: dict[str, int], reason: str, count: int) -> None:
     """Count records skipped for a reason the release also skips them for."""
     if count:
         skipped[reason] = skipped.get(reason, 0) + int(count)
+
+
+def link_rows(image_ids: np.ndarray, ann_image_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row of each annotation's image in ``image_ids`` (vectorised), and whether it was found.
+
+    Returns:
+        (N,) int64 rows (0 where not found) and (N,) bool.
+    """
+    image_ids = np.asarray(image_ids)
+    ann_image_ids = np.asarray(ann_image_ids)
+    if not len(image_ids):
+        return np.zeros(len(ann_image_ids), np.int64), np.zeros(len(ann_image_ids), bool)
+    order = np.argsort(image_ids, kind="stable")
+    pos = np.clip(np.searchsorted(image_ids, ann_image_ids, sorter=order), 0, len(order) - 1)
+    rows = order[pos]
+    found = image_ids[rows] == ann_image_ids
+    return np.where(found, rows, 0), found
+
+
+def columns(
+    items: list[dict], spec: dict[str, tuple[tuple[int, ...], type]], *, path: Path, kind: str, problems: Problems
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Several :func:`field_array` columns at once: ``{key: (shape, dtype)}`` -> arrays and a joint ok mask."""
+    out, ok = {}, np.ones(len(items), bool)
+    for key, (shape, dtype) in spec.items():
+        out[key], good = field_array(items, key, shape, path=path, kind=kind, problems=problems, dtype=dtype)
+        ok &= good
+    return out, ok
+
+
+def file_names(items: list[dict], *, path: Path, kind: str, problems: Problems) -> tuple[list[str], np.ndarray]:
+    """``file_name`` of every image, and which have one."""
+    names = [str(item.get("file_name", "")) for item in items]
+    ok = np.array(["file_name" in item for item in items], bool)
+    for i in np.flatnonzero(~ok):
+        problems.add(path, f"{kind} id {items[i].get('id', f'#{i}')}", "missing key 'file_name'")
+    return names, ok
+
+
+def report_unlinked(
+    path: Path, ann_ids: np.ndarray, ann_image_ids: np.ndarray, missing: np.ndarray, problems: Problems
+) -> None:
+    """Report annotations (``missing`` mask) whose image_id names no image."""
+    for i in np.flatnonzero(missing):
+        problems.add(path, f"annotation id {ann_ids[i]}", f"image_id {ann_image_ids[i]} is not in 'images'")

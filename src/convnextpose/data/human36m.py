@@ -16,7 +16,7 @@ import numpy as np
 
 from ..geometry import cam2pixel, process_boxes, world2cam
 from ..joints import get_joint_set
-from ._io import field_array, note_skipped, read_json, require_files
+from ._io import columns, field_array, file_names, link_rows, note_skipped, read_json, report_unlinked, require_files
 from .records import DatasetError, PoseDataset, Problems, build_records
 
 logger = logging.getLogger(__name__)
@@ -148,27 +148,16 @@ def _load_subject(
     ):
         raise DatasetError(f"{data_path}: expected an object with lists 'images' and 'annotations'")
     images, anns = data["images"], data["annotations"]
-    cols, ok_img = {}, np.ones(len(images), bool)
-    for key in _IMAGE_INT_KEYS:
-        cols[key], ok = field_array(images, key, (), path=data_path, kind="image", problems=problems, dtype=np.int64)
-        ok_img &= ok
-    names_ok = np.array(["file_name" in im for im in images], bool)
-    for i in np.flatnonzero(~names_ok):
-        problems.add(data_path, f"image id {images[i].get('id', f'#{i}')}", "missing key 'file_name'")
-    ok_img &= names_ok
-    ann_ids, ok_a = field_array(anns, "id", (), path=data_path, kind="annotation", problems=problems, dtype=np.int64)
-    img_of_ann, ok_b = field_array(
-        anns, "image_id", (), path=data_path, kind="annotation", problems=problems, dtype=np.int64
+    cols, ok_img = columns(
+        images, {k: ((), np.int64) for k in _IMAGE_INT_KEYS}, path=data_path, kind="image", problems=problems
     )
-    boxes, ok_c = field_array(anns, "bbox", (4,), path=data_path, kind="annotation", problems=problems)
-    ok_ann = ok_a & ok_b & ok_c
-    # Image row of each annotation.
-    order = np.argsort(cols["id"], kind="stable")
-    pos = np.clip(np.searchsorted(cols["id"], img_of_ann, sorter=order), 0, max(len(order) - 1, 0))
-    row = order[pos] if len(order) else np.zeros(len(anns), np.int64)
-    linked = (cols["id"][row] == img_of_ann) if len(order) else np.zeros(len(anns), bool)
-    for i in np.flatnonzero(ok_ann & ~linked):
-        problems.add(data_path, f"annotation id {ann_ids[i]}", f"image_id {img_of_ann[i]} is not in 'images'")
+    _, names_ok = file_names(images, path=data_path, kind="image", problems=problems)
+    ok_img &= names_ok
+    spec = {"id": ((), np.int64), "image_id": ((), np.int64), "bbox": ((4,), np.float64)}
+    ann_cols, ok_ann = columns(anns, spec, path=data_path, kind="annotation", problems=problems)
+    ann_ids, img_of_ann, boxes = ann_cols["id"], ann_cols["image_id"], ann_cols["bbox"]
+    row, linked = link_rows(cols["id"], img_of_ann)
+    report_unlinked(data_path, ann_ids, img_of_ann, ok_ann & ~linked, problems)
     ok_ann &= linked
     ok_ann[ok_ann] &= ok_img[row[ok_ann]]
     wrong_subject = ok_ann & (cols["subject"][row] != subject)

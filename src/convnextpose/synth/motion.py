@@ -161,7 +161,8 @@ def _walk(
 
 
 def sample_static_pose(rng: np.random.Generator) -> np.ndarray:
-    """(D,) one pose for single photos (MPII/COCO style): a random action at a random instant."""
-    action = H36M_ACTIONS[rng.integers(len(H36M_ACTIONS))]
+    """(D,) one pose for single photos (MPII/COCO style): a random action at a random instant (no chairs)."""
+    actions = [a for a in H36M_ACTIONS if not _STYLES[a].get("seated")]
+    action = actions[rng.integers(len(actions))]
     motion = sample_motion(rng, action, np.array([rng.uniform(0, 60)]))
     return motion.angles[0]

@@ -38,9 +38,16 @@ def _random_color(rng: np.random.Generator, saturation=(0.2, 0.8), value=(0.3, 0
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0].astype(np.float32)
 
 
+_GROUND = np.array([[85, 120, 55], [105, 105, 105], [175, 155, 115], [110, 90, 65]], np.float32)
+_CEILING = np.array([[225, 225, 220], [200, 200, 195], [235, 230, 215]], np.float32)
+
+
 def _texture(rng: np.random.Generator, kind: str, size: int = 512) -> np.ndarray:
     """(size, size, 3) float32 RGB texture: floor (tiles/planks/carpet), wall (clutter), ground, band."""
     base = _random_color(rng, (0.05, 0.45), (0.35, 0.85))
+    if kind in ("ground", "ceiling"):  # grass, asphalt, sand, earth; white-ish ceilings
+        palette = _GROUND if kind == "ground" else _CEILING
+        base = palette[rng.integers(len(palette))] * rng.uniform(0.85, 1.15, 3).astype(np.float32)
     noise = _noise(rng, size)[..., None]
     tex = base[None, None] * (0.75 + 0.5 * noise)
     if kind == "floor":
@@ -54,16 +61,16 @@ def _texture(rng: np.random.Generator, kind: str, size: int = 512) -> np.ndarray
             step = int(rng.choice([24, 32]))
             tex *= (0.85 + 0.3 * _noise(rng, size, 3) * ((yy // step) % 2 + 0.5))[..., None]
             tex[(yy % step) < 2] *= 0.6
-    elif kind in ("wall", "band"):
-        # Clutter: posters, shelves, doors, cables, round lamps; the band: buildings and trees.
+    elif kind == "skyline":
+        return _skyline(rng, size)
+    elif kind == "wall":
+        # Clutter: posters, shelves, doors, cables, round lamps.
         img = np.ascontiguousarray(tex)
         for _ in range(int(rng.integers(12, 30))):
             colour = tuple(float(v) for v in _random_color(rng))
             x, y = int(rng.integers(0, size)), int(rng.integers(0, size))
             w, h = int(rng.integers(size // 30, size // 5)), int(rng.integers(size // 30, size // 3))
             shape = rng.integers(4)
-            if kind == "band":
-                y = size - h - int(rng.integers(0, size // 4))
             if shape == 0:
                 cv2.rectangle(img, (x, y), (x + w, y + h), colour, -1)
                 cv2.rectangle(img, (x, y), (x + w, y + h), tuple(c * 0.5 for c in colour), 2)
@@ -78,6 +85,31 @@ def _texture(rng: np.random.Generator, kind: str, size: int = 512) -> np.ndarray
                 img[ys, xs] = patch[: ys.stop - y, : xs.stop - x]
         tex = img
     return np.clip(tex, 0, 255).astype(np.float32)
+
+
+def _skyline(rng: np.random.Generator, size: int) -> np.ndarray:
+    """(size, size, 4) float32: RGB of distant buildings and trees along the horizon, alpha 1 where they are.
+
+    Rows run from the top of the band (0) to the horizon (size - 1); columns wrap around in azimuth.
+    """
+    img = np.zeros((size, size, 4), np.float32)
+    x = 0
+    while x < size:
+        w = int(rng.integers(size // 40, size // 8))
+        top = int(size * rng.uniform(0.05, 0.8))
+        colour = (*(float(c) for c in _random_color(rng, (0.0, 0.35), (0.3, 0.75))), 1.0)
+        if rng.random() < 0.35:  # a tree: a dark green crown on a trunk
+            green = (float(rng.uniform(30, 70)), float(rng.uniform(70, 120)), float(rng.uniform(30, 60)), 1.0)
+            cv2.ellipse(img, (x + w // 2, top + w // 2), (w // 2 + 2, w // 2 + 6), 0, 0, 360, green, -1)
+            cv2.rectangle(img, (x + w // 2 - 2, top + w), (x + w // 2 + 2, size - 1), (80, 60, 40, 1.0), -1)
+        else:  # a building with rows of windows
+            cv2.rectangle(img, (x, top), (x + w, size - 1), colour, -1)
+            for wy in range(top + 4, size - 4, 10):
+                for wx in range(x + 3, x + w - 4, 8):
+                    cv2.rectangle(img, (wx, wy), (wx + 3, wy + 4), (60, 70, 90, 1.0), -1)
+        x += w + int(rng.integers(0, size // 20))
+    img[..., :3] *= 0.8 + 0.4 * _noise(rng, size, 4)[..., None]
+    return img
 
 
 # ----------------------------------------------------------------------------------------------- backgrounds
@@ -114,10 +146,10 @@ def sample_scene(rng: np.random.Generator, kind: str = "room", half_size_mm: flo
     textures = {"floor": _texture(rng, "floor" if kind == "room" else "ground")}
     if kind == "room":
         textures.update({f"wall{i}": _texture(rng, "wall") for i in range(4)})
-        textures["ceiling"] = _texture(rng, "ground")
+        textures["ceiling"] = _texture(rng, "ceiling")
         texel = {"floor": 8.0, "ceiling": 30.0, **{f"wall{i}": 2 * half_size_mm / 512 for i in range(4)}}
     else:
-        textures["band"] = _texture(rng, "band")
+        textures["band"] = _skyline(rng, 512)
         texel = {"floor": 12.0}
     return Scene(
         kind=kind,
@@ -131,15 +163,17 @@ def sample_scene(rng: np.random.Generator, kind: str = "room", half_size_mm: flo
 
 
 def _lookup(texture: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Bilinear lookup of (N,) texel coordinates -> (N, 3); cv2.remap wants 2-D maps under 32767 wide."""
+    """Bilinear lookup of (N,) texel coordinates -> (N, C); cv2.remap wants 2-D maps under 32767 wide."""
     n = len(x)
+    if n == 0:
+        return np.zeros((0, texture.shape[2]), np.float32)
     cols = 1024
     rows = -(-n // cols)
     mx = np.zeros(rows * cols, np.float32)
     my = np.zeros(rows * cols, np.float32)
     mx[:n], my[:n] = x, y
     out = cv2.remap(texture, mx.reshape(rows, cols), my.reshape(rows, cols), cv2.INTER_LINEAR, None, cv2.BORDER_WRAP)
-    return out.reshape(-1, 3)[:n]
+    return out.reshape(-1, texture.shape[2])[:n]
 
 
 def _sample_texture(texture: np.ndarray, u_mm: np.ndarray, v_mm: np.ndarray, texel_mm: float) -> np.ndarray:
@@ -226,9 +260,8 @@ def render_background(scene: Scene, camera: Camera, max_side: int = 480) -> tupl
             bv = (size - 1) * (1 - np.clip(elevation / 0.12, 0, 1))
             in_band = (elevation >= 0) & (elevation < 0.12)  # distant buildings and trees along the horizon
             band = _lookup(band_tex, bu, bv)
-            sky_colors = color[sky]
-            sky_colors[in_band] = band[in_band] * 0.9
-            color[sky] = sky_colors
+            alpha = np.where(in_band, band[:, 3], 0.0)[:, None]
+            color[sky] = (1 - alpha) * color[sky] + alpha * band[:, :3] * 0.9
             t = np.where(floor, t, 1e6)
     depth = (t * rays_cam[:, 2]).astype(np.float32)
     floor_xy[floor] = p[floor, :2]

@@ -1,0 +1,137 @@
+"""MuPoTS-3D, the multi-person test sequences (DATA_FORMATS.md section 4).
+
+Records carry what the benchmark's evaluation needs: ``meta["sequence"]`` (TS1..TS20),
+``meta["frame_name"]`` (img_000000), ``meta["mat_key"]`` (TS1_img_000000, the key of the prediction
+.mat files), ``meta["is_valid"]`` and ``meta["person_idx"]`` (the person's column in ``annot.mat``).
+Joints are the 17 annotated ones (the ``mupots`` joint set, the first 17 of MuCo's).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from ..geometry import process_boxes
+from ..joints import get_joint_set
+from ._io import columns, file_names, link_rows, note_skipped, read_coco, read_json, report_unlinked, require_files
+from .records import DatasetError, PoseDataset, Problems, build_records
+
+logger = logging.getLogger(__name__)
+
+ANNOTATION_FILE = "data/MuPoTS-3D.json"
+IMAGE_DIR = "data/MultiPersonTestSet"
+BBOX_ROOT_FILE = "bbox_root/bbox_mupots_output.json"
+NUM_JOINTS = 17
+ROOT = 14  # Pelvis
+LAYOUT = """  MuPoTS/
+    data/MultiPersonTestSet/TS1..TS20/img_000000.jpg (+ annot.mat, occlusion.mat)
+    data/MuPoTS-3D.json   images {id, file_name "TS1/img_000000.jpg", width, height, intrinsic [fx, fy, cx, cy]};
+                          annotations {id, image_id, bbox, keypoints_cam 17x3 mm, keypoints_img 17x2 px, is_valid}
+    bbox_root/bbox_mupots_output.json   (only to test with detected boxes and roots)"""
+
+
+def _frame_meta(file_name: str, width: int, height: int) -> dict:
+    parts = PurePosixPath(file_name)
+    sequence, frame = parts.parent.name, parts.stem
+    return {
+        "sequence": sequence,
+        "frame_name": frame,
+        "mat_key": f"{sequence}_{frame}",
+        "width": width,
+        "height": height,
+    }
+
+
+def load_mupots(
+    root: str | Path,
+    split: str = "test",
+    use_gt_info: bool = True,
+    bbox_root_file: str | Path | None = None,
+    aspect_ratio: float = 1.0,
+    strict: bool = True,
+) -> PoseDataset:
+    """Load MuPoTS-3D (test only).
+
+    Args:
+        root: the ``MuPoTS`` folder.
+        use_gt_info: one record per annotated person with its ground-truth box and root; False: one
+            record per detection of ``bbox_root_file`` (box used as given, joints zero, ann_id -1).
+        bbox_root_file: default ``<root>/bbox_root/bbox_mupots_output.json``.
+        aspect_ratio: network input width / height, for extending ground-truth boxes.
+        strict: raise on malformed records (listing all); False skips them with a warning.
+    """
+    root = Path(root)
+    if split != "test":
+        raise ValueError(f"MuPoTS-3D has a test split only, not {split!r}")
+    path = root / ANNOTATION_FILE
+    needed = [path]
+    if not use_gt_info:
+        bbox_root_file = Path(bbox_root_file) if bbox_root_file is not None else root / BBOX_ROOT_FILE
+        needed.append(bbox_root_file)
+    require_files("MuPoTS-3D", root, needed, LAYOUT)
+    coco = read_coco(path)
+    images, anns = coco.dataset["images"], coco.dataset["annotations"]
+    problems = Problems("MuPoTS-3D")
+    img_spec = {"id": ((), np.int64), "width": ((), np.int64), "height": ((), np.int64), "intrinsic": ((4,), float)}
+    img, ok_img = columns(images, img_spec, path=path, kind="image", problems=problems)
+    names, ok_names = file_names(images, path=path, kind="image", problems=problems)
+    ok_img &= ok_names
+    skipped: dict[str, int] = {}
+    if use_gt_info:
+        ann_spec = {
+            "id": ((), np.int64), "image_id": ((), np.int64), "bbox": ((4,), float), "is_valid": ((), np.int64),
+            "keypoints_cam": ((NUM_JOINTS, 3), float), "keypoints_img": ((NUM_JOINTS, 2), float),
+        }  # fmt: skip
+        ann, ok = columns(anns, ann_spec, path=path, kind="annotation", problems=problems)
+        row, linked = link_rows(img["id"], ann["image_id"])
+        report_unlinked(path, ann["id"], ann["image_id"], ok & ~linked, problems)
+        ok &= linked & ok_img[row]
+        problems.resolve(strict)
+        # Column of each person in annot.mat: its order among the image's annotations.
+        order = np.argsort(row, kind="stable")
+        starts = np.r_[True, row[order][1:] != row[order][:-1]]
+        person_idx = np.empty(len(row), np.int64)
+        person_idx[order] = np.arange(len(row)) - np.maximum.accumulate(np.where(starts, np.arange(len(row)), 0))
+        keep = np.flatnonzero(ok)
+        r = row[keep]
+        bbox, valid = process_boxes(ann["bbox"][keep], img["width"][r], img["height"][r], aspect_ratio)
+        note_skipped(skipped, "box without area (the release skips these)", int((~valid).sum()))
+        keep, r, bbox = keep[valid], r[valid], bbox[valid]
+        cam = ann["keypoints_cam"][keep]
+        joints_img = np.concatenate([ann["keypoints_img"][keep], cam[:, :, 2:]], axis=2)
+        vis = np.ones((len(keep), NUM_JOINTS))
+        root_cam, image_ids, ann_ids = cam[:, ROOT], ann["image_id"][keep], ann["id"][keep]
+        extra = [{"is_valid": int(v), "person_idx": int(p)} for v, p in zip(ann["is_valid"][keep], person_idx[keep])]
+    else:
+        problems.resolve(strict)
+        entries = read_json(bbox_root_file)
+        if not isinstance(entries, list):
+            raise DatasetError(f"{bbox_root_file}: expected a list of {{'image_id', 'bbox', 'root_cam'}}")
+        det_spec = {"image_id": ((), np.int64), "bbox": ((4,), float), "root_cam": ((3,), float)}
+        det, ok = columns(entries, det_spec, path=bbox_root_file, kind="entry", problems=problems)
+        row, linked = link_rows(img["id"], det["image_id"])
+        for i in np.flatnonzero(ok & ~linked):
+            problems.add(bbox_root_file, f"entry {i}", f"image_id {det['image_id'][i]} is not in {path.name}")
+        ok &= linked & ok_img[row]
+        problems.resolve(strict)
+        keep = np.flatnonzero(ok)
+        r, bbox, root_cam = row[keep], det["bbox"][keep], det["root_cam"][keep]
+        cam = np.zeros((len(keep), NUM_JOINTS, 3))
+        joints_img, vis = cam.copy(), np.zeros((len(keep), NUM_JOINTS))
+        image_ids, ann_ids = det["image_id"][keep], np.full(len(keep), -1)
+        extra = [{"detection": True} for _ in keep]
+    intrinsic = img["intrinsic"][r]
+    metas = [
+        {**_frame_meta(names[i], int(img["width"][i]), int(img["height"][i])), **e} for i, e in zip(r.tolist(), extra)
+    ]
+    records = build_records(
+        [root / IMAGE_DIR / names[i] for i in r], image_ids, ann_ids, bbox, joints_img, vis, cam, root_cam,
+        intrinsic[:, :2], intrinsic[:, 2:], metas,
+    )  # fmt: skip
+    options = {"use_gt_info": use_gt_info, "aspect_ratio": aspect_ratio}
+    dataset = PoseDataset("mupots", get_joint_set("mupots"), True, root, records, split, options)
+    dataset.problems, dataset.skipped = problems.items, skipped
+    logger.info("MuPoTS-3D test: %d records (%s)", len(records), "ground truth" if use_gt_info else "detections")
+    return dataset
