@@ -48,6 +48,19 @@ def test_default_weights_are_used_when_installed(tmp_path, monkeypatch):
     assert resolve_checkpoint(DEFAULT_WEIGHTS) == DEFAULT_WEIGHTS
 
 
+@pytest.fixture(autouse=True)
+def _restore_inference_logging():
+    """`serve` quiets the estimator's loggers for its process; undo that for the tests that follow."""
+    import logging
+
+    loggers = [logging.getLogger(n) for n in ("convnextpose.inference", "convnextpose.inference.estimator")]
+    saved = [(lg.level, list(lg.filters)) for lg in loggers]
+    yield
+    for lg, (level, filters) in zip(loggers, saved):
+        lg.setLevel(level)
+        lg.filters[:] = filters
+
+
 @pytest.fixture
 def checkpoint(tmp_path, tiny_model):
     from convnextpose.models import save_checkpoint
