@@ -25,6 +25,8 @@ import numpy as np
 import pytest
 import torch
 
+from convnextpose import fitness as F
+
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 CHROMEDRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(
@@ -239,6 +241,22 @@ def test_page_scores_a_fake_camera(server, open_browser, tmp_path):
         assert drawn > 100, canvas
     health = get_json(base + "/api/health")
     assert health["processed"] >= 4 and health["in_flight"] <= 2
+    # The poses can be saved as a workout, and a workout file can be loaded instead of a photo.
+    link = browser.find_element(By.ID, "download-workout")
+    assert link.is_displayed()
+    saved = get_json(link.get_attribute("href"))
+    assert saved["format"] == "convnextpose-workout" and len(saved["steps"]) == 1
+    workout = tmp_path / "two_poses.json"
+    F.Workout([F.WorkoutStep(F.make_pose(), hold_s=5), F.WorkoutStep(F.make_pose(), hold_s=5)]).save(workout)
+    browser.execute_script("document.getElementById('workout-file').hidden = false;")
+    browser.find_element(By.ID, "workout-file").send_keys(str(workout))
+    wait.until(lambda d: "Workout loaded: 2 poses" in d.find_element(By.ID, "trainer-status").text)
+    responses = browser.execute_script("return window.fitnessApp.responses")
+    browser.find_element(By.ID, "camera-button").click()
+    wait.until(lambda d: d.execute_script("return window.fitnessApp.responses") >= responses + 2)
+    assert browser.find_element(By.ID, "step-text").text in ("Pose 1 of 2", "Pose 2 of 2")
+    browser.find_element(By.ID, "camera-button").click()
+
     # No script errors (a missing favicon is the only request allowed to fail).
     errors = [
         e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]

@@ -52,7 +52,7 @@
       const response = await fetch(`/api/sessions/${state.sessionId}/${path}`, { method: "POST", body, headers });
       if (response.status === 404 && attempt === 0) {
         state.sessionId = null;
-        if (path !== "reference") return response; // the reference is gone with the session
+        if (!path.startsWith("reference")) return response; // the reference is gone with the session
         continue;
       }
       return response;
@@ -125,7 +125,8 @@
       return;
     }
     setStatus("trainer-status", "Finding the trainer's pose...");
-    const response = await sessionPost("reference", file, file.type || "application/octet-stream");
+    const append = $("append").checked && state.hasReference ? "?append=true" : "";
+    const response = await sessionPost(`reference${append}`, file, file.type || "application/octet-stream");
     if (!response || !response.ok) {
       setStatus("trainer-status", `Could not use that photo: ${response ? await errorText(response) : "no response"}`, true);
       return;
@@ -143,9 +144,45 @@
     img.src = url;
     $("trainer-frame").hidden = false;
     show3d(result.pose.joints_3d, null);
-    const hold = result.session.steps[result.session.steps.length - 1].hold_s;
-    setStatus("trainer-status", `Got it. Now copy this pose and hold it for ${hold} s.`);
+    const steps = result.session.steps;
+    const hold = steps[steps.length - 1].hold_s;
+    const which = steps.length > 1 ? ` (pose ${steps.length} of the workout)` : "";
+    setStatus("trainer-status", `Got it${which}. Now copy this pose and hold it for ${hold} s.`);
+    showWorkoutLink();
     setStatus("live-status", state.running ? "Copy the pose!" : "Start the camera and copy the pose.");
+    resetDisplay();
+  }
+
+  function showWorkoutLink() {
+    const link = $("download-workout");
+    link.href = `/api/sessions/${state.sessionId}/workout`;
+    link.hidden = false;
+  }
+
+  async function loadWorkout(file) {
+    if (!file) return;
+    if (file.size > state.config.max_upload_bytes) {
+      setStatus("trainer-status", "That workout file is too large.", true);
+      return;
+    }
+    if (!state.sessionId) await newSession();
+    const response = await fetch(`/api/sessions/${state.sessionId}/workout`, {
+      method: "PUT",
+      body: await file.text(),
+      headers: { "Content-Type": "application/json" },
+    });
+    if (!response.ok) {
+      setStatus("trainer-status", `Could not load that workout: ${await errorText(response)}`, true);
+      return;
+    }
+    const session = await response.json();
+    state.hasReference = true;
+    state.referencePose3d = null;
+    $("trainer-frame").hidden = true;
+    show3d(null, null);
+    showWorkoutLink();
+    const holds = session.steps.map((s) => s.hold_s).join(", ");
+    setStatus("trainer-status", `Workout loaded: ${session.steps.length} poses (hold ${holds} s). Start the camera.`);
     resetDisplay();
   }
 
@@ -342,6 +379,7 @@
       return;
     }
     $("trainer-file").addEventListener("change", (e) => uploadTrainer(e.target.files[0]));
+    $("workout-file").addEventListener("change", (e) => loadWorkout(e.target.files[0]));
     $("snapshot-file").addEventListener("change", (e) => snapshot(e.target.files[0]));
     $("camera-button").addEventListener("click", startCamera);
     $("reset-button").addEventListener("click", reset);
