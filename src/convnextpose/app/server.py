@@ -463,6 +463,11 @@ def create_app(
         from starlette.requests import Request as StarletteRequest
 
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        raw = content_type.startswith("image/") or content_type in ("application/octet-stream", "")
+        if not raw and content_type != "multipart/form-data":
+            raise UploadError(
+                415, f"{what}: send the image as the body (Content-Type image/jpeg, ...) or as multipart field 'image'"
+            )
         body = await read_body(request)
         if content_type == "multipart/form-data":
             sent = False
@@ -483,19 +488,15 @@ def create_app(
                 raise UploadError(400, f"{what}: the multipart form needs a file field named 'image'")
             data = await upload.read()
             await form.close()
-        elif content_type.startswith("image/") or content_type in ("application/octet-stream", ""):
-            data = body
         else:
-            raise UploadError(
-                415, f"{what}: send the image as the body (Content-Type image/jpeg, ...) or as multipart field 'image'"
-            )
+            data = body
         return check_image(data, settings.max_pixels, what)
 
     async def estimate(image: np.ndarray, drop_if_busy: bool) -> tuple[list[PoseView], float] | None:
         small, scale = shrink(image, settings.max_side)
         try:
             raw = await gate.run(small, drop_if_busy)
-        except UploadError:
+        except UploadError:  # busy: passed on as it is
             raise
         except (ImageError, ValueError) as exc:
             raise UploadError(400, f"could not process the image: {exc}") from None
@@ -607,8 +608,8 @@ def create_app(
         person = select_person(people)
         if person is None:
             raise UploadError(422, "no person found in the trainer image; use a photo showing one whole person")
-        if person.joint_set.name != (session.workout.joint_set if session.workout else person.joint_set.name):
-            raise UploadError(409, "this image's joint set differs from the session's workout")
+        if append and session.workout is not None and person.joint_set.name != session.workout.joint_set:
+            raise UploadError(409, "cannot append: the estimator's joint set differs from the session's workout")
         confident = np.isfinite(person.joints_3d).all(axis=1) & (person.confidence >= settings.min_confidence)
         if confident.mean() < settings.min_reference_joints:
             raise UploadError(
