@@ -17,7 +17,7 @@ pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from conftest import SHARED_DIR, shared_path  # noqa: E402
+from conftest import shared_path  # noqa: E402
 from convnextpose import fitness as F  # noqa: E402
 from convnextpose.app import create_app  # noqa: E402
 from convnextpose.fitness.poses import direction_from_angles as dfa  # noqa: E402
@@ -40,7 +40,8 @@ class FakePose:
 class FakeEstimator:
     """Deterministic stand-in: the image's dominant colour picks the pose.
 
-    red: arms up; green: standing; blue: nobody; grey: a pose whose joints all have low confidence.
+    red: arms up; green: standing; blue: nobody; grey: a pose whose joints all have low confidence;
+    black: a collapsed pose (all joints at one point).
     """
 
     joint_set = "human36m"
@@ -54,7 +55,9 @@ class FakeEstimator:
         self.sizes.append(image.shape[:2])
         mean = image.reshape(-1, 3).mean(axis=0)
         height, width = image.shape[:2]
-        if mean.max() - mean.min() < 10:
+        if mean.max() < 30:  # black: a collapsed pose, every joint at one point
+            pose, confidence = np.zeros_like(STANDING), np.full(len(H36M), 0.9)
+        elif mean.max() - mean.min() < 10:
             pose, confidence = STANDING, np.full(len(H36M), 0.01)
         else:
             pose = {0: ARMS_UP, 1: STANDING, 2: None}[int(np.argmax(mean))]
@@ -74,7 +77,7 @@ def encode(colour: tuple[int, int, int] = (255, 0, 0), size: tuple[int, int] = (
     return buf.tobytes()
 
 
-RED, GREEN, BLUE, GREY = (220, 20, 20), (20, 220, 20), (20, 20, 220), (128, 128, 128)
+RED, GREEN, BLUE, GREY, BLACK = (220, 20, 20), (20, 220, 20), (20, 20, 220), (128, 128, 128), (0, 0, 0)
 
 
 class Clock:
@@ -284,6 +287,7 @@ def test_reference_upload(client):
     [
         (BLUE, "", 422, "no person found"),
         (GREY, "", 422, "unclear"),
+        (BLACK, "", 422, "no limb could be measured"),
         (RED, "?hold_s=-1", 422, "hold_s"),
         (RED, "?hold_s=abc", 422, "hold_s"),
         (RED, "?hold_s=nan", 422, "hold_s"),
@@ -458,21 +462,32 @@ def test_slow_model_drops_frames_instead_of_queueing():
 
 
 def test_real_pose_estimator_plumbing(tiny_model):
+    import torch
+
     from convnextpose.app import estimator_from_model
 
-    image = cv2.imread(str(SHARED_DIR / "images" / "single_person_3.png"))
-    if image is None:
-        image = np.random.default_rng(0).integers(0, 255, (120, 90, 3), dtype=np.uint8)
-    ok, buf = cv2.imencode(".jpg", image)
+    # The tiny network's own init puts every joint at one point; larger random weights give
+    # varied (meaningless) poses, enough for the whole path to run.
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for module in tiny_model.modules():
+            if isinstance(module, torch.nn.Conv2d):
+                module.weight.normal_(0.0, (2.0 / module.weight[0].numel()) ** 0.5)
+    image = np.random.default_rng(0).integers(0, 255, (120, 90, 3), dtype=np.uint8)
+    ok, buf = cv2.imencode(".png", image)
     client = TestClient(create_app(estimator_from_model(tiny_model, detector="frame"), min_confidence=0.0))
     config = client.get("/api/config").json()
     assert config["joint_set"] == "human36m" and "PoseEstimator" in config["model"]
-    body = post_image(client, "/api/pose", buf.tobytes()).json()
+    body = post_image(client, "/api/pose", buf.tobytes(), "image/png").json()
     assert len(body["people"]) == 1 and len(body["people"][0]["joints_3d"]) == 18
     sid = new_session(client)
-    assert post_image(client, f"/api/sessions/{sid}/reference", buf.tobytes()).status_code == 200
-    frame = post_image(client, f"/api/sessions/{sid}/frame", buf.tobytes()).json()
-    assert 0.0 <= frame["comparison"]["score"] <= 100.0 and isinstance(frame["comparison"]["cues"], list)
+    response = post_image(client, f"/api/sessions/{sid}/reference", buf.tobytes(), "image/png")
+    assert response.status_code == 200, response.text
+    frame = post_image(client, f"/api/sessions/{sid}/frame", buf.tobytes(), "image/png").json()
+    assert frame["comparison"]["score"] == pytest.approx(100.0, abs=0.1)  # the same image: the same pose
+    other = cv2.imencode(".png", image[::-1].copy())[1].tobytes()
+    frame = post_image(client, f"/api/sessions/{sid}/frame", other, "image/png").json()
+    assert 0.0 <= frame["comparison"]["score"] < 100.0 and frame["comparison"]["cues"]
 
 
 def test_official_checkpoint_plumbing():

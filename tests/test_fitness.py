@@ -233,6 +233,11 @@ def test_reference_without_legs_compares_the_rest():
     assert "left shin" not in result.limb_errors and result.cues == []
 
 
+def test_reference_with_nothing_measurable_gives_no_cues():
+    result = F.compare(np.full((18, 3), np.nan), F.make_pose())
+    assert result.score == 0.0 and result.cues == [] and not result.in_tolerance and result.coverage == 0.0
+
+
 def test_nobody_visible():
     reference = F.make_pose()
     result = F.compare(reference, np.full_like(reference, np.nan))

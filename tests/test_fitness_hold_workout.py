@@ -139,6 +139,7 @@ def _bad(mutate) -> str:
         (lambda d: d["steps"][0].update(confidence=[1.0] * 3), "steps[0].confidence: expected a list of 18"),
         (lambda d: d["steps"][0].update(tolerance_deg=0), "tolerance_deg: expected a value in [1.0, 180.0]"),
         (lambda d: d["steps"][0].pop("pose"), "steps[0].pose: missing"),
+        (lambda d: d["steps"][0].update(pose=[[0, 0, 0]] * 2 + [None] * 16), "no limb direction or joint angle"),
         (lambda d: d.update(steps=[]), "steps: expected a non-empty list"),
         (lambda d: d.update(joint_set="nope"), "joint_set: unknown joint set"),
         (lambda d: d.update(format="other"), "format: expected 'convnextpose-workout'"),

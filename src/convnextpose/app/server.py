@@ -630,7 +630,13 @@ def create_app(
             steps = session.workout.steps + [step]
         else:
             steps = [step]
-        start_workout(session, Workout(steps, name="trainer", joint_set=person.joint_set.name))
+        try:
+            workout = Workout(steps, name="trainer", joint_set=person.joint_set.name)
+        except WorkoutError:
+            raise UploadError(
+                422, "the trainer's pose is unclear: no limb could be measured; use a photo showing the whole body"
+            ) from None
+        start_workout(session, workout)
         angles = joint_angles(normalize_pose(person.joints_3d, person.joint_set), person.joint_set)
         return {
             "session": session.state(),

@@ -242,8 +242,6 @@ def _compare_normalized(
 
     missing_set = set(missing)
     missing_groups = [g.name for g in CUE_GROUPS if g.angle in missing_set or g.limb in missing_set]
-    if total == 0:  # nothing of the reference was usable either: ask for a visible person
-        missing_groups = [g.name for g in CUE_GROUPS]
     leans = (A.trunk_lean(ref, joints, ref_frame), A.trunk_lean(cur, joints, cur_frame))
     cues = build_cues(
         angle_deltas={k: -v for k, v in angle_errors.items()},

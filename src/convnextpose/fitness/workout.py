@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..joints import get_joint_set
-from .angles import check_joint_set
+from .angles import check_joint_set, joint_angles, limb_directions
 from .compare import PoseComparison, compare
 from .hold import HoldStatus, HoldTimer
 
@@ -261,8 +261,11 @@ def _pose(value: Any, where: str, num_joints: int, joint_set: str) -> np.ndarray
         if not isinstance(row, list) or len(row) != 3:
             raise WorkoutError(f"{where}[{j}]: expected [x, y, z] or null, got {row!r}")
         pose[j] = [_number(v, f"{where}[{j}]", -1e7, 1e7) for v in row]
-    if np.isfinite(pose).all(axis=1).sum() < 2:
-        raise WorkoutError(f"{where}: needs at least two joints")
+    joints = get_joint_set(joint_set)
+    measurable = [v for v in joint_angles(pose, joints).values() if math.isfinite(v)]
+    measurable += [d for d in limb_directions(pose, joints).values() if np.isfinite(d).all()]
+    if not measurable:
+        raise WorkoutError(f"{where}: too many null rows: no limb direction or joint angle can be measured")
     return pose
 
 
