@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..joints import get_joint_set
-from ._io import columns, link_rows, read_json, require_files
+from ._io import columns, join_paths, link_rows, read_json, require_files
 from .keypoints2d import NOMINAL_FOCAL, read_keypoint_file, records_2d
 from .records import DatasetError, PoseDataset, Problems, build_records
 
@@ -104,6 +104,6 @@ def _test_records(bbox_root_file, image_dir, img, names, ann, xy, vis, problems:
         for (w, h), i in zip(size.tolist(), r.tolist())
     ]
     return build_records(
-        [image_dir / names[i] for i in r], det["image_id"][keep], ann_ids, det["bbox"][keep], joints, joints_vis,
+        join_paths(image_dir, [names[i] for i in r]), det["image_id"][keep], ann_ids, det["bbox"][keep], joints, joints_vis,
         np.zeros((n, xy.shape[1], 3)), det["root_cam"][keep], np.full((n, 2), NOMINAL_FOCAL), size / 2.0, metas,
     )  # fmt: skip

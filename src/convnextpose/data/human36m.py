@@ -16,7 +16,17 @@ import numpy as np
 
 from ..geometry import cam2pixel, process_boxes, world2cam
 from ..joints import get_joint_set
-from ._io import columns, field_array, file_names, link_rows, note_skipped, read_json, report_unlinked, require_files
+from ._io import (
+    columns,
+    field_array,
+    file_names,
+    join_paths,
+    link_rows,
+    note_skipped,
+    read_json,
+    report_unlinked,
+    require_files,
+)
 from .records import DatasetError, PoseDataset, Problems, build_records
 
 logger = logging.getLogger(__name__)
@@ -221,7 +231,7 @@ def _load_subject(
     bbox, valid_box = process_boxes(boxes, width, height, aspect)
     note_skipped(skipped, "box without area (the release skips these)", int((ok_ann & ~valid_box).sum()))
     ok = ok_ann & valid_box
-    paths = [root / "images" / str(images[r].get("file_name", "")) for r in row]
+    paths = join_paths(root / "images", [str(images[r].get("file_name", "")) for r in row.tolist()])
     metas = [
         {
             "subject": subject,

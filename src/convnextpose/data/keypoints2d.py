@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..geometry import process_boxes
-from ._io import columns, file_names, link_rows, note_skipped, read_coco, report_unlinked
+from ._io import columns, file_names, join_paths, link_rows, note_skipped, read_coco, report_unlinked
 from .records import Problems, build_records
 
 NOMINAL_FOCAL = 1500.0
@@ -73,7 +73,7 @@ def records_2d(
     size = np.stack([img["width"][r], img["height"][r]], axis=1).astype(float)
     metas = [{"width": int(w), "height": int(h), "file_name": names[i]} for (w, h), i in zip(size.tolist(), r.tolist())]
     return build_records(
-        [image_dir / names[i] for i in r], ann["image_id"][keep], ann["id"][keep], bbox[keep], joints,
+        join_paths(image_dir, [names[i] for i in r]), ann["image_id"][keep], ann["id"][keep], bbox[keep], joints,
         joints_vis[keep], np.zeros((n, joints.shape[1], 3)), np.zeros((n, 3)), np.full((n, 2), NOMINAL_FOCAL),
         size / 2.0, metas,
     )  # fmt: skip

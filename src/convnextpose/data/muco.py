@@ -13,7 +13,7 @@ import numpy as np
 
 from ..geometry import process_boxes
 from ..joints import get_joint_set
-from ._io import columns, file_names, link_rows, note_skipped, read_coco, report_unlinked, require_files
+from ._io import columns, file_names, join_paths, link_rows, note_skipped, read_coco, report_unlinked, require_files
 from .records import PoseDataset, Problems, build_records
 
 logger = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def load_muco(root: str | Path, split: str = "train", aspect_ratio: float = 1.0,
         for w, h, i in zip(img["width"][r].tolist(), img["height"][r].tolist(), r.tolist())
     ]
     records = build_records(
-        [root / "data" / names[i] for i in r], ann["image_id"][chosen], ann["id"][chosen], bbox, joints_img,
+        join_paths(root / "data", [names[i] for i in r]), ann["image_id"][chosen], ann["id"][chosen], bbox, joints_img,
         np.ones((len(chosen), NUM_JOINTS)), cam, cam[:, ROOT], img["f"][r], img["c"][r], metas,
     )  # fmt: skip
     logger.info("MuCo-3DHP train: %d of %d people selected", len(records), len(anns))

@@ -15,7 +15,17 @@ import numpy as np
 
 from ..geometry import process_boxes
 from ..joints import get_joint_set
-from ._io import columns, file_names, link_rows, note_skipped, read_coco, read_json, report_unlinked, require_files
+from ._io import (
+    columns,
+    file_names,
+    join_paths,
+    link_rows,
+    note_skipped,
+    read_coco,
+    read_json,
+    report_unlinked,
+    require_files,
+)
 from .records import DatasetError, PoseDataset, Problems, build_records
 
 logger = logging.getLogger(__name__)
@@ -127,7 +137,7 @@ def load_mupots(
         {**_frame_meta(names[i], int(img["width"][i]), int(img["height"][i])), **e} for i, e in zip(r.tolist(), extra)
     ]
     records = build_records(
-        [root / IMAGE_DIR / names[i] for i in r], image_ids, ann_ids, bbox, joints_img, vis, cam, root_cam,
+        join_paths(root / IMAGE_DIR, [names[i] for i in r]), image_ids, ann_ids, bbox, joints_img, vis, cam, root_cam,
         intrinsic[:, :2], intrinsic[:, 2:], metas,
     )  # fmt: skip
     options = {"use_gt_info": use_gt_info, "aspect_ratio": aspect_ratio}
