@@ -31,6 +31,8 @@ from typing import Any, Union
 import yaml
 
 SECTIONS = ("model", "data", "train", "eval", "run")
+#: Dataset name -> its folder under ``data.root`` (the release's ``data/`` layout).
+DATASET_FOLDERS = {"human36m": "Human36M", "mpii": "MPII", "coco": "MSCOCO", "muco": "MuCo", "mupots": "MuPoTS"}
 
 
 @dataclass
@@ -124,6 +126,10 @@ class Config:
         cfg = cls()
         apply_mapping(cfg, values, source)
         return cfg
+
+    def dataset_root(self, name: str) -> Path:
+        """``<data.root>/<the dataset's folder>``, e.g. ``data/Human36M``."""
+        return Path(self.data.root) / DATASET_FOLDERS[name]
 
     @property
     def run_dir(self) -> Path:

@@ -81,11 +81,13 @@ def test_checkpoints(cfg, checkpoints: list[tuple[int | None, Path]]) -> list[di
     for epoch, path in checkpoints:
         model = load_for_test(path, cfg)
         tag = f"snapshot_{epoch}" if epoch is not None else Path(path).name.split(".")[0]
+        if is_main_process():
+            print(f"\n== {path} ==", flush=True)
         result = evaluator.evaluate(model, epoch=epoch, tag=tag, checkpoint=str(path))
         if is_main_process():
-            print(f"\n== {path} ==")
-            print(result["table"])
-            print(f"results: {cfg.run_dir / 'result' / tag}")
+            if not logging.getLogger("convnextpose").isEnabledFor(logging.INFO):
+                print(result["table"])
+            print(f"results: {cfg.run_dir / 'result' / tag}", flush=True)
         results.append(result)
     return results
 

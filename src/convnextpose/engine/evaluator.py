@@ -129,7 +129,7 @@ class Evaluator:
                 options.setdefault("bbox_root_file", cfg.eval.bbox_root_file)
         elif name == "coco" and cfg.eval.bbox_root_file:
             options.setdefault("bbox_root_file", cfg.eval.bbox_root_file)
-        return load_dataset(name, cfg.data.root, "test", **options)
+        return load_dataset(name, cfg.dataset_root(name), "test", **options)
 
     # -------------------------------------------------------------- predict
     @torch.inference_mode()
@@ -262,7 +262,7 @@ class Evaluator:
         _joints_img, pred_cam = self.decode(pred_hm, spec)
         gt_cam = np.stack([np.asarray(r.joints_cam, dtype=np.float64) for r in records])
         actions = np.array([int(r.meta["action_idx"]) for r in records])
-        protocol = int(getattr(dataset, "protocol", self.cfg.data.protocol))
+        protocol = int((getattr(dataset, "options", None) or {}).get("protocol", self.cfg.data.protocol))
         details = evaluate_human36m(pred_cam, gt_cam, actions, protocol, dataset.joint_set)
         files = []
         if out_dir is not None:

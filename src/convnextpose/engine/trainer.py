@@ -145,6 +145,10 @@ class Trainer:
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         self.rank, self.local_rank, self.world_size = dist.init_distributed(self.device.type)
+        if self.device.type == "cpu" and self.world_size > 1 and "OMP_NUM_THREADS" not in os.environ:
+            # Several CPU processes on one machine: split the cores, as oversubscribed OpenMP threads crawl.
+            local = int(os.environ.get("LOCAL_WORLD_SIZE", self.world_size))
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
         self.is_main = self.rank == 0
         self.run_dir = cfg.run_dir
         self.log_dir = self.run_dir / "log"
@@ -224,7 +228,7 @@ class Trainer:
             options = dict(cfg.data.train_options.get(name, {}))
             if name == "human36m":
                 options.setdefault("protocol", cfg.data.protocol)
-            datasets.append(load_dataset(name, cfg.data.root, "train", **options))
+            datasets.append(load_dataset(name, cfg.dataset_root(name), "train", **options))
         three_d = [d for d in datasets if d.has_depth]
         joint_set = (three_d or datasets)[0].joint_set
         samples = TrainSamples(
@@ -235,6 +239,7 @@ class Trainer:
             augment=cfg.data.augment,
             seed=cfg.run.seed,
             occlusion=cfg.data.occlusion,
+            depth_range_mm=cfg.data.bbox_3d_size,
         )
         if self.is_main:
             sizes = ", ".join(f"{d.name} {len(d)}" for d in datasets)
