@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("input", help="an image, a folder of images, or a video file")
     parser.add_argument("--checkpoint", default=None, help="weights: checkpoint path, shipped name, or .onnx file")
     parser.add_argument("--out", default="output/demo", help="output folder (default: output/demo)")
-    parser.add_argument("--backend", choices=("torch", "onnx"), default=None, help="default: onnx for .onnx files")
+    parser.add_argument("--backend", choices=("torch", "onnx", "tflite"), default=None, help="default: by file type")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--boxes", default=None, metavar="FILE", help="COCO-style detections JSON (bbox, score, ...)")
     parser.add_argument("--score-thr", type=float, default=0.0, help="ignore --boxes detections scoring lower")
@@ -38,10 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..inference import PoseEstimator
+    from ..inference.backends import exported_format
     from ..inference.demo import resolve_weights, run_demo
 
     weights = resolve_weights(args.checkpoint)
-    backend = args.backend or ("onnx" if str(weights).lower().endswith(".onnx") else "torch")
+    backend = args.backend or exported_format(weights) or "torch"
     estimator = PoseEstimator(
         weights,
         backend=backend,

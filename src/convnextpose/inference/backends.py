@@ -21,16 +21,20 @@ from ..models.checkpoint import PRETRAINED, _joint_set_for, load_model
 from ..models.convnextpose import ConvNeXtPose, ModelSpec
 
 
-def _is_onnx_path(model: Any) -> bool:
-    return isinstance(model, (str, os.PathLike)) and str(model).lower().endswith(".onnx")
+def exported_format(model: Any) -> str | None:
+    """``"onnx"`` or ``"tflite"`` for a path with that extension, else None."""
+    if isinstance(model, (str, os.PathLike)):
+        suffix = Path(model).suffix.lower()
+        return {".onnx": "onnx", ".tflite": "tflite"}.get(suffix)
+    return None
 
 
 def load_network(model: nn.Module | str | os.PathLike, device: str = "cpu") -> ConvNeXtPose:
     """A ConvNeXtPose module as given, or loaded from a checkpoint path or shipped-weights name."""
     if isinstance(model, nn.Module):
         return getattr(model, "module", model)
-    if _is_onnx_path(model):
-        raise ValueError(f"{model} is an ONNX file: use backend='onnx' to run it")
+    if exported_format(model):
+        raise ValueError(f"{model} is an exported model: use backend='{exported_format(model)}' to run it")
     if isinstance(model, (str, os.PathLike)):
         if str(model) not in PRETRAINED and not Path(model).exists():
             known = f"; shipped weights: {sorted(PRETRAINED)}" if PRETRAINED else ""
@@ -87,7 +91,7 @@ class OnnxBackend:
 
         require("onnxruntime")
         self._tmpdir = None
-        if _is_onnx_path(model):
+        if exported_format(model) == "onnx":
             path = Path(model)
             if not path.is_file():
                 raise FileNotFoundError(f"ONNX model not found: {path}")
@@ -128,12 +132,34 @@ class OnnxBackend:
         return coords, confidence
 
 
-def make_backend(model: Any, backend: str = "torch", device: str = "cpu", **kwargs: Any) -> TorchBackend | OnnxBackend:
-    """Build a backend by name: ``"torch"`` or ``"onnx"``."""
+class TFLiteBackend:
+    """TFLite inference (ai-edge-litert) of a file from :func:`convnextpose.export.export_tflite`.
+
+    TFLite files carry no model spec: the joint set is guessed from the number of joints
+    (18: Human3.6M, 21: MuCo, ...) and the input size read from the input tensor.
+    """
+
+    name = "tflite"
+
+    def __init__(self, model: str | os.PathLike, threads: int | None = None) -> None:
+        from ..export.tflite_export import TFLiteRunner
+
+        if exported_format(model) != "tflite":
+            raise ValueError(f"backend='tflite' needs a .tflite file, got {model!r}")
+        self.runner = TFLiteRunner(model, threads=threads)
+        joints = self.runner.num_joints
+        self.spec = ModelSpec(num_joints=joints, input_size=self.runner.input_size, joint_set=_joint_set_for(joints))
+
+    def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.runner(crops)
+
+
+def make_backend(model: Any, backend: str = "torch", device: str = "cpu", **kwargs: Any) -> Any:
+    """Build a backend by name: ``"torch"``, ``"onnx"`` or ``"tflite"``."""
     if backend == "torch":
-        if _is_onnx_path(model):
-            raise ValueError(f"{model} is an ONNX file: use backend='onnx'")
         return TorchBackend(model, device, optimize=kwargs.get("optimize", True))
     if backend == "onnx":
         return OnnxBackend(model, device, threads=kwargs.get("threads"))
-    raise ValueError(f"unknown backend {backend!r}; choose 'torch' or 'onnx'")
+    if backend == "tflite":
+        return TFLiteBackend(model, threads=kwargs.get("threads"))
+    raise ValueError(f"unknown backend {backend!r}; choose 'torch', 'onnx' or 'tflite'")
