@@ -9,7 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import shared_path
 from convnextpose.data import DatasetError, TestSamples, TrainSamples, load_dataset
+from convnextpose.data.human36m import _read_bbox_root
+from convnextpose.data.records import Problems
 from convnextpose.image import ImageError
 from synth_fixtures import annotations_copy, generated
 
@@ -243,3 +246,36 @@ def test_unreadable_images_are_named_when_loaded(h36m_root, tmp_path):
         samples[0]
     with pytest.raises(FileNotFoundError, match="gone.jpg"):
         TestSamples(dataset, (64, 64))[1]
+
+
+def test_real_bbox_root_files_are_read():
+    path = shared_path("data", "bbox_root", "bbox_root_human36m_protocol2_output.json")
+    entries = json.loads(path.read_text())
+    ids = np.array([entries[i]["image_id"] for i in (0, 10, 500)])
+    problems = Problems("Human3.6M")
+    boxes, roots, found = _read_bbox_root(path, np.r_[ids, -7], problems)
+    assert found.tolist() == [True, True, True, False] and len(problems) == 1 and "image id -7" in problems.items[0]
+    for k, i in enumerate((0, 10, 500)):
+        assert np.allclose(boxes[k], entries[i]["bbox"]) and np.allclose(roots[k], entries[i]["root_cam"])
+    assert 4000 < np.median(roots[:3, 2]) < 7000  # real roots: 4.5-6.5 m, as the synthetic cameras
+
+
+def test_annotation_cache_gives_the_same_records_and_follows_file_changes(h36m_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("CONVNEXTPOSE_CACHE", str(tmp_path / "cache"))
+    root = annotations_copy(h36m_root, tmp_path / "h36m")
+    plain = load_dataset("human36m", root, "train", subsample=1, cache=False)
+    first = load_dataset("human36m", root, "train", subsample=1, cache=True)
+    cached = sorted((tmp_path / "cache" / "human36m").glob("subject*.npz"))
+    assert len(cached) == 5
+    again = load_dataset("human36m", root, "train", subsample=1, cache=True)
+    for a, b, c in zip(plain, first, again):
+        assert a.image_path == b.image_path == c.image_path and a.meta == c.meta and a.ann_id == c.ann_id
+        assert np.array_equal(a.joints_img, c.joints_img) and np.array_equal(a.bbox, c.bbox)
+    # Another subsampling is another cache entry; a changed file is parsed again.
+    assert len(load_dataset("human36m", root, "train", subsample=5, cache=True)) == len(plain)
+    path = root / "annotations" / "Human36M_subject1_joint_3d.json"
+    joints = json.loads(path.read_text())
+    joints["2"]["1"]["0"][0] = [0.0, 0.0, float("nan")]
+    path.write_text(json.dumps(joints))
+    with pytest.raises(DatasetError, match="NaN"):
+        load_dataset("human36m", root, "train", subsample=1, cache=True)

@@ -9,7 +9,10 @@ boxes are already extended, so they are used as they are.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +75,7 @@ def load_human36m(
     subjects: tuple[int, ...] | None = None,
     aspect_ratio: float = 1.0,
     strict: bool = True,
+    cache: bool | None = None,
 ) -> PoseDataset:
     """Load a Human3.6M split.
 
@@ -85,6 +89,10 @@ def load_human36m(
         subjects: override the protocol's subjects.
         aspect_ratio: network input width / height, for extending ground-truth boxes.
         strict: raise on malformed records (listing all of them); False skips them with a warning.
+        cache: keep each subject's parsed annotations in ``$CONVNEXTPOSE_CACHE`` (default
+            ``~/.cache/convnextpose``), keyed by the files' paths, sizes and modification times and by
+            the options, so a reload skips the JSON parsing. None (default) caches subjects whose
+            data file is over 16 MB (the real ones; small files parse in moments anyway).
 
     Returns:
         A :class:`PoseDataset` with 18 joints (the 17 annotated plus Thorax).
@@ -108,7 +116,7 @@ def load_human36m(
 
     problems = Problems("Human3.6M")
     skipped: dict[str, int] = {}
-    parts = [_load_subject(root, s, files[s], ratio, aspect_ratio, problems, skipped) for s in subjects]
+    parts = [_cached_subject(root, s, files[s], ratio, aspect_ratio, problems, skipped, cache) for s in subjects]
     parts = [p for p in parts if p is not None and len(p["image_ids"])]
     joint_set = get_joint_set("human36m")
     if not parts:
@@ -116,9 +124,7 @@ def load_human36m(
         return PoseDataset(
             "human36m", joint_set, True, root, [], split, _options(protocol, ratio, use_gt_info, subjects)
         )
-    merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k not in ("paths", "metas")}
-    paths = [x for p in parts for x in p["paths"]]
-    metas = [x for p in parts for x in p["metas"]]
+    merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     if use_detections:
         boxes, roots, found = _read_bbox_root(bbox_root_file, merged["image_ids"], problems)
         merged["ok"] &= found
@@ -128,9 +134,9 @@ def load_human36m(
     keep = np.flatnonzero(merged["ok"])
     vis = np.ones((len(keep), joint_set.num_joints), np.float32)
     records = build_records(
-        [paths[i] for i in keep], merged["image_ids"][keep], merged["ann_ids"][keep], merged["bbox"][keep],
-        merged["joints_img"][keep], vis, merged["joints_cam"][keep], merged["root_cam"][keep], merged["focal"][keep],
-        merged["princpt"][keep], [metas[i] for i in keep],
+        join_paths(root / "images", merged["file_name"][keep].tolist()), merged["image_ids"][keep],
+        merged["ann_ids"][keep], merged["bbox"][keep], merged["joints_img"][keep], vis, merged["joints_cam"][keep],
+        merged["root_cam"][keep], merged["focal"][keep], merged["princpt"][keep], _metas(merged, keep),
     )  # fmt: skip
     dataset = PoseDataset(
         "human36m", joint_set, True, root, records, split, _options(protocol, ratio, use_gt_info, subjects)
@@ -143,6 +149,62 @@ def load_human36m(
 
 def _options(protocol: int, ratio: int, use_gt_info: bool, subjects: tuple[int, ...]) -> dict:
     return {"protocol": protocol, "subsample": ratio, "use_gt_info": use_gt_info, "subjects": list(subjects)}
+
+
+CACHE_VERSION = 1
+CACHE_MIN_BYTES = 16 * 2**20
+
+
+def cache_dir() -> Path:
+    """Where parsed annotations are cached: ``$CONVNEXTPOSE_CACHE`` or ``~/.cache/convnextpose``."""
+    env = os.environ.get("CONVNEXTPOSE_CACHE")
+    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "convnextpose"
+    return base / "human36m"
+
+
+def _cached_subject(
+    root: Path,
+    subject: int,
+    files: dict[str, Path],
+    ratio: int,
+    aspect: float,
+    problems: Problems,
+    skipped: dict,
+    cache: bool | None,
+) -> dict | None:
+    """:func:`_load_subject`, through an .npz cache of its result when ``cache`` says so."""
+    if cache is None:
+        cache = files["data"].stat().st_size >= CACHE_MIN_BYTES
+    if not cache:
+        return _load_subject(root, subject, files, ratio, aspect, problems, skipped)
+    stamp = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in files.values()]
+    key = hashlib.sha1(json.dumps([CACHE_VERSION, stamp, ratio, aspect]).encode()).hexdigest()[:20]
+    path = cache_dir() / f"subject{subject}_{key}.npz"
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                part = {k: data[k] for k in data.files if not k.startswith("skipped:")}
+                for k in data.files:
+                    if k.startswith("skipped:"):
+                        note_skipped(skipped, k[len("skipped:") :], int(data[k]))
+            logger.debug("Human3.6M subject %d: annotations from cache %s", subject, path)
+            return part or None
+        except (OSError, ValueError, KeyError) as exc:
+            logger.warning("ignoring unreadable annotation cache %s (%s)", path, exc)
+    before, own_skips = len(problems), {}
+    part = _load_subject(root, subject, files, ratio, aspect, problems, own_skips)
+    for reason, count in own_skips.items():
+        note_skipped(skipped, reason, count)
+    if len(problems) == before:  # only well-formed subjects are cached, so problems are always reported
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            with open(tmp, "wb") as f:
+                np.savez(f, **(part or {}), **{f"skipped:{k}": v for k, v in own_skips.items()})
+            tmp.replace(path)
+        except OSError as exc:
+            logger.warning("could not write the annotation cache %s (%s)", path, exc)
+    return part
 
 
 def _load_subject(
@@ -231,26 +293,26 @@ def _load_subject(
     bbox, valid_box = process_boxes(boxes, width, height, aspect)
     note_skipped(skipped, "box without area (the release skips these)", int((ok_ann & ~valid_box).sum()))
     ok = ok_ann & valid_box
-    paths = join_paths(root / "images", [str(images[r].get("file_name", "")) for r in row.tolist()])
-    metas = [
-        {
-            "subject": subject,
-            "action_idx": int(a),
-            "action_name": ACTIONS[a - 2] if 2 <= a <= 16 else str(a),
-            "subaction_idx": int(s),
-            "cam_idx": int(c),
-            "frame_idx": int(f),
-            "width": int(w),
-            "height": int(h),
-        }
-        for a, s, c, f, w, h in zip(
-            act.tolist(), sub.tolist(), cam.tolist(), frame.tolist(), width.tolist(), height.tolist()
-        )
-    ]
+    names = np.array([str(images[r].get("file_name", "")) for r in row.tolist()])
     return {
         "image_ids": img_of_ann, "ann_ids": ann_ids, "bbox": bbox, "joints_img": joints_img, "joints_cam": joints_cam,
-        "root_cam": joints_cam[:, 0], "focal": focal, "princpt": princpt, "ok": ok, "paths": paths, "metas": metas,
+        "root_cam": joints_cam[:, 0], "focal": focal, "princpt": princpt, "ok": ok, "file_name": names,
+        "subject": np.full(len(row), subject), "action_idx": act, "subaction_idx": sub, "cam_idx": cam,
+        "frame_idx": frame, "width": width, "height": height,
     }  # fmt: skip
+
+
+def _metas(merged: dict[str, np.ndarray], keep: np.ndarray) -> list[dict]:
+    """Per-record metadata (subject, action, camera, frame, image size) of the kept rows."""
+    keys = ("subject", "action_idx", "subaction_idx", "cam_idx", "frame_idx", "width", "height")
+    columns_ = [merged[k][keep].tolist() for k in keys]
+    out = []
+    for values in zip(*columns_):
+        meta = dict(zip(keys, values))
+        a = meta["action_idx"]
+        meta["action_name"] = ACTIONS[a - 2] if 2 <= a <= 16 else str(a)
+        out.append(meta)
+    return out
 
 
 def _read_cameras(path: Path, problems: Problems) -> dict[int, dict[str, np.ndarray]]:
