@@ -255,7 +255,14 @@ def test_page_scores_a_fake_camera(server, open_browser, tmp_path):
     browser.find_element(By.ID, "camera-button").click()
     wait.until(lambda d: d.execute_script("return window.fitnessApp.responses") >= responses + 2)
     assert browser.find_element(By.ID, "step-text").text in ("Pose 1 of 2", "Pose 2 of 2")
-    browser.find_element(By.ID, "camera-button").click()
+
+    # "Photo instead": one photo scored without the camera (which it stops).
+    responses = browser.execute_script("return window.fitnessApp.responses")
+    browser.execute_script("document.getElementById('snapshot-file').hidden = false;")
+    browser.find_element(By.ID, "snapshot-file").send_keys(str(trainer))
+    wait.until(lambda d: d.execute_script("return window.fitnessApp.responses") > responses)
+    wait.until(lambda d: not d.execute_script("return window.fitnessApp.running"))
+    assert browser.execute_script("return window.fitnessApp.lastResult.image_size") == [300, 300]
 
     # No script errors (a missing favicon is the only request allowed to fail).
     errors = [

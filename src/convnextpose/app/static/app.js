@@ -10,6 +10,7 @@
     hasReference: false,
     referencePose3d: null,
     running: false,
+    cameraRun: 0, // changes whenever the camera starts or stops
     inFlight: false, // at most one frame on its way: a slow server means skipped frames, not a queue
     stream: null,
     framesSent: 0,
@@ -77,11 +78,12 @@
     return null;
   }
 
-  function drawSkeleton2d(canvas, width, height, joints, confidence, limbErrors) {
+  function drawSkeleton2d(canvas, width, height, joints, confidence, limbErrors, background) {
     canvas.width = width;
     canvas.height = height;
     const ctx = canvas.getContext("2d");
     ctx.clearRect(0, 0, width, height);
+    if (background) ctx.drawImage(background, 0, 0, width, height);
     if (!joints) return;
     const minConf = 0.0;
     const lw = Math.max(2, Math.round(Math.min(width, height) / 90));
@@ -258,11 +260,11 @@
     return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.75));
   }
 
-  async function sendFrame(blob) {
+  async function sendFrame(blob, run) {
     state.inFlight = true;
     try {
       const response = await sessionPost("frame", blob, "image/jpeg");
-      if (!response) return;
+      if (!response || run !== state.cameraRun) return; // the camera was stopped meanwhile: stale
       if (response.status === 429) {
         state.framesSkipped += 1; // the server dropped it: just send the next one
       } else if (response.status === 404 || response.status === 409) {
@@ -285,19 +287,20 @@
     }
   }
 
-  async function pump() {
-    if (!state.running) return;
+  // One loop per camera start: it ends when the camera is stopped (or restarted, which starts a new one).
+  async function pump(run) {
+    if (!state.running || run !== state.cameraRun) return;
     const video = $("video");
     if (!state.inFlight && state.hasReference && video.readyState >= 2 && video.videoWidth > 0) {
       const blob = await captureFrame(video);
-      if (blob) {
+      if (blob && state.running && run === state.cameraRun) {
         state.framesSent += 1;
-        sendFrame(blob); // not awaited: the next tick skips while it is in flight
+        sendFrame(blob, run); // not awaited: the next tick skips while it is in flight
       }
     } else if (state.inFlight) {
       state.framesSkipped += 1;
     }
-    setTimeout(pump, 40);
+    setTimeout(() => pump(run), 40);
   }
 
   async function startCamera() {
@@ -325,16 +328,22 @@
     const video = $("video");
     video.srcObject = state.stream;
     await video.play().catch(() => {});
+    if (video.videoWidth && video.videoHeight) {
+      // Fit the box to the camera (portrait on a phone held upright), within the page's width.
+      $("live-frame").style.aspectRatio = `${video.videoWidth} / ${video.videoHeight}`;
+    }
     const settings = state.stream.getVideoTracks()[0].getSettings();
     $("live-frame").classList.toggle("mirror", settings.facingMode !== "environment");
     state.running = true;
+    state.cameraRun += 1;
     $("camera-button").textContent = "Stop camera";
     setStatus("live-status", state.hasReference ? "Copy the pose!" : "Upload the trainer photo first.");
-    pump();
+    pump(state.cameraRun);
   }
 
   function stopCamera() {
     state.running = false;
+    state.cameraRun += 1;
     if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
     state.stream = null;
     $("video").srcObject = null;
@@ -346,14 +355,23 @@
       setStatus("live-status", "Upload the trainer photo first.", true);
       return;
     }
+    if (state.running) stopCamera();
     $("live-frame").classList.remove("mirror");
     const response = await sessionPost("frame", file, file.type || "application/octet-stream");
     if (response && response.ok) {
       const result = await response.json();
-      const url = URL.createObjectURL(file);
-      const video = $("video");
-      video.poster = url;
       showResult(result);
+      // Show the photo itself under its skeleton, on the overlay canvas.
+      const img = new Image();
+      const url = URL.createObjectURL(file);
+      img.onload = () => {
+        URL.revokeObjectURL(url);
+        const [w, h] = result.image_size;
+        const pose = result.pose;
+        const errors = result.comparison && result.comparison.limb_errors;
+        drawSkeleton2d($("live-overlay"), w, h, pose && pose.joints_2d, pose && pose.confidence, errors, img);
+      };
+      img.src = url;
     } else {
       setStatus("live-status", `Could not use that photo: ${response ? await errorText(response) : ""}`, true);
     }
