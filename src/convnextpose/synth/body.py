@@ -126,7 +126,6 @@ for _name, (_seg, _parent, (_x, _y, _z)) in list(_OFFSETS.items()):
 _JOINT_ORDER = ("Pelvis",) + tuple(
     sorted(_OFFSETS, key=lambda n: (SEGMENT_INDEX[_OFFSETS[n][0]], list(_OFFSETS).index(n)))
 )
-PELVIS_HEIGHT = 0.02 + 0.245 + 0.246 + 0.039  # fraction of H with straight legs (foot sole at 0)
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,41 @@ def ring_cameras(
     return cameras
 
 
+def free_camera(rng: np.random.Generator, size: tuple[int, int], distance=(3500.0, 6000.0)) -> Camera:
+    """A camera on a ring around the scene centre, 1.0-2.0 m high, focal 0.9-1.4 x image width."""
+    width, height = size
+    azimuth = rng.uniform(0, 2 * np.pi)
+    dist = rng.uniform(*distance)
+    position = np.array([dist * np.cos(azimuth), dist * np.sin(azimuth), rng.uniform(1000, 2000)])
+    rotation, translation = look_at(position, np.array([*rng.uniform(-300, 300, 2), rng.uniform(800, 1100)]))
+    focal = width * rng.uniform(0.9, 1.4)
+    c = np.array([width / 2.0, height / 2.0]) + rng.uniform(-0.01, 0.01, 2) * width
+    return Camera(rotation, translation, np.array([focal, focal]), c, width, height)
+
+
+def place_people(
+    rng: np.random.Generator, camera: Camera, count: int, area_mm: float = 1800.0, gap_mm=(400.0, 1200.0)
+) -> list[np.ndarray]:
+    """Floor positions (2,) of people whose pelvis is in view, at least a random gap in ``gap_mm`` apart.
+
+    MuCo's composites let people stand close (some closer than the 500 mm of its selection rule).
+    """
+    spots: list[np.ndarray] = []
+    for _ in range(200):
+        if len(spots) == count:
+            break
+        xy = rng.uniform(-area_mm, area_mm, 2)
+        if any(np.linalg.norm(xy - s) < rng.uniform(*gap_mm) for s in spots):
+            continue
+        pelvis = camera.to_cam(np.array([xy[0], xy[1], 950.0]))
+        if pelvis[2] < 1500:
+            continue
+        u, v = camera.project(pelvis)
+        if 0.1 * camera.width < u < 0.9 * camera.width and 0.15 * camera.height < v < 0.85 * camera.height:
+            spots.append(xy)
+    return spots
+
+
 def render_frame(
     background: Canvas,
     floor_xy: np.ndarray,

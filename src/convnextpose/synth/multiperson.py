@@ -24,6 +24,7 @@ the length it has on a reference body of stature 1750 mm, walking out from the p
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +35,10 @@ from ..geometry import cam2pixel, process_boxes
 from ..joints import get_joint_set
 from .body import BodyShape, format_indices, forward_kinematics, rest_angles
 from .common import (
+    free_camera,
     joint_occlusion,
     joints_box,
+    place_people,
     render_frame,
     rounded,
     run_tasks,
@@ -45,48 +48,12 @@ from .common import (
     write_json_atomic,
 )
 from .motion import H36M_ACTIONS, sample_motion
-from .render import Camera, look_at
 from .scene import Person, render_background, sample_scene
 
 MUCO_JOINTS = 21
 MUPOTS_JOINTS = 17
 MUPOTS_FPS = 30.0
 _STANDING = tuple(a for a in H36M_ACTIONS if a not in ("Sitting",))
-
-
-def _free_camera(rng: np.random.Generator, size: tuple[int, int], distance=(3500.0, 6000.0)) -> Camera:
-    """A camera on a ring around the scene centre, 1.0-2.0 m high, focal 0.9-1.4 x image width."""
-    width, height = size
-    azimuth = rng.uniform(0, 2 * np.pi)
-    dist = rng.uniform(*distance)
-    position = np.array([dist * np.cos(azimuth), dist * np.sin(azimuth), rng.uniform(1000, 2000)])
-    rotation, translation = look_at(position, np.array([*rng.uniform(-300, 300, 2), rng.uniform(800, 1100)]))
-    focal = width * rng.uniform(0.9, 1.4)
-    c = np.array([width / 2.0, height / 2.0]) + rng.uniform(-0.01, 0.01, 2) * width
-    return Camera(rotation, translation, np.array([focal, focal]), c, width, height)
-
-
-def _place_people(
-    rng: np.random.Generator, camera: Camera, count: int, area_mm: float = 1800.0, gap_mm=(400.0, 1200.0)
-) -> list[np.ndarray]:
-    """Floor positions (2,) of people whose pelvis is in view, at least a random gap in ``gap_mm`` apart.
-
-    MuCo's composites let people stand close (some closer than the 500 mm of its selection rule).
-    """
-    spots: list[np.ndarray] = []
-    for _ in range(200):
-        if len(spots) == count:
-            break
-        xy = rng.uniform(-area_mm, area_mm, 2)
-        if any(np.linalg.norm(xy - s) < rng.uniform(*gap_mm) for s in spots):
-            continue
-        pelvis = camera.to_cam(np.array([xy[0], xy[1], 950.0]))
-        if pelvis[2] < 1500:
-            continue
-        u, v = camera.project(pelvis)
-        if 0.1 * camera.width < u < 0.9 * camera.width and 0.15 * camera.height < v < 0.85 * camera.height:
-            spots.append(xy)
-    return spots
 
 
 # ------------------------------------------------------------------------------------------------ MuCo
@@ -110,12 +77,12 @@ def _muco_image(task: _MucoTask) -> list[dict]:
     )  # eight images share a scene, as composites share backgrounds
     scene = sample_scene(scene_rng, "room")
     rng = sequence_rng(task.seed, 77, 1000 + task.index)
-    camera = _free_camera(rng, (task.image_size, task.image_size))
-    spots = _place_people(rng, camera, int(rng.integers(task.people[0], task.people[1] + 1)))
+    camera = free_camera(rng, (task.image_size, task.image_size))
+    spots = place_people(rng, camera, int(rng.integers(task.people[0], task.people[1] + 1)))
     people = []
     for xy in spots:
         motion = sample_motion(rng, _STANDING[rng.integers(len(_STANDING))], np.array([rng.uniform(0, 30)]))
-        motion = type(motion)(motion.angles, xy[None], motion.yaw, False)
+        motion = dataclasses.replace(motion, root_xy=xy[None], seated=False)
         actor = sample_actor(rng, motion)
         joints, rot = actor.pose()
         people.append(Person(actor.shape, actor.outfit, joints[0], rot[0]))
@@ -209,9 +176,9 @@ def _mupots_sequence(task: _MupotsTask) -> list[dict]:
     rng = sequence_rng(task.seed, 88, task.sequence)
     indoor = task.sequence <= 5
     scene = sample_scene(rng, "room" if indoor else "outdoor")
-    camera = _free_camera(rng, _mupots_size(task.sequence, task.height), distance=(4000.0, 6500.0))
+    camera = free_camera(rng, _mupots_size(task.sequence, task.height), distance=(4000.0, 6500.0))
     count = int(rng.integers(task.people[0], task.people[1] + 1))
-    spots = _place_people(rng, camera, count, area_mm=1500.0, gap_mm=(1300.0, 1800.0))
+    spots = place_people(rng, camera, count, area_mm=1500.0, gap_mm=(1300.0, 1800.0))
     times = np.arange(task.frames) / MUPOTS_FPS
     actors = []
     for xy in spots:

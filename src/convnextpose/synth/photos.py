@@ -26,8 +26,10 @@ from ..geometry import cam2pixel, process_boxes
 from .body import format_indices
 from .common import (
     Actor,
+    free_camera,
     joint_occlusion,
     joints_box,
+    place_people,
     render_frame,
     rounded,
     run_tasks,
@@ -37,7 +39,6 @@ from .common import (
     write_json_atomic,
 )
 from .motion import Motion, sample_static_pose
-from .multiperson import _free_camera, _place_people
 from .scene import Person, Scene, render_background, sample_scene, silhouette_box
 
 COCO_KEYPOINTS = (
@@ -80,9 +81,9 @@ def _scene(seed: int, tag: int, group: int) -> Scene:
 def _photo(task: _PhotoTask) -> list[dict]:
     rng = sequence_rng(task.seed, task.tag, task.index)
     scene = _scene(task.seed, task.tag, task.index // 6)
-    camera = _free_camera(rng, task.size, distance=(2500.0, 7000.0))
+    camera = free_camera(rng, task.size, distance=(2500.0, 7000.0))
     camera.f[:] = task.size[0] * rng.uniform(0.7, 1.6)
-    spots = _place_people(rng, camera, int(rng.integers(task.people[0], task.people[1] + 1)), gap_mm=(500.0, 1500.0))
+    spots = place_people(rng, camera, int(rng.integers(task.people[0], task.people[1] + 1)), gap_mm=(500.0, 1500.0))
     people = []
     for xy in spots:
         angles = sample_static_pose(rng)[None]
