@@ -113,3 +113,39 @@ def test_mupots_keys():
     assert mupots_mat_key(3, 7) == "TS3_img_000007"
     with pytest.raises(ValueError, match="TS<k>"):
         mupots_frame_key("frame.jpg")
+
+
+@pytest.fixture(scope="module")
+def mupots_root(tmp_path_factory):
+    from convnextpose.synth import generate_dataset
+
+    root = tmp_path_factory.mktemp("data")
+    generate_dataset(
+        "mupots", root / "MuPoTS", sequences=(1, 6), frames=2, image_size=128, people=(2, 2), progress=False
+    )
+    return root
+
+
+@pytest.mark.parametrize("use_gt_info", [True, False])
+def test_mupots_on_generated_data(tmp_path, mupots_root, use_gt_info):
+    """Real loader, annot.mat (universal joints) and occlusion.mat, predictions of a small random network."""
+    import torch
+
+    cfg = cfg_for(tmp_path, "mupots", **{"data.root": str(mupots_root), "eval.use_gt_info": use_gt_info,
+                                         "data.workers": 0})  # fmt: skip
+    torch.manual_seed(0)
+    model = build_model("test", num_joints=21, joint_set="muco").eval()
+    evaluator = Evaluator(cfg)
+    result = evaluator.evaluate(model, epoch=1)
+    details = result["details"]
+    assert details["sources"] == {"universal_annotation": True, "occlusion_labels": True}
+    assert details["num_people"] == 8  # 2 sequences x 2 frames x 2 people
+    assert set(details["all"]["per_sequence"]) == {"TS1", "TS6"}
+    cell = details["all"]["per_sequence"]["TS1"]
+    assert "pck_visible" in cell and cell["num_joints_visible"] + cell["num_joints_occluded"] == cell["num_joints"]
+    out = tmp_path / "eval" / "result" / "snapshot_1"
+    preds = loadmat(out / "preds_3d_kpt_mupots.mat")
+    keys = {k for k in preds if not k.startswith("__")}
+    assert keys == {"TS1_img_000000", "TS1_img_000001", "TS6_img_000000", "TS6_img_000001"}
+    assert all(preds[k].shape[1:] == (17, 3) for k in keys)
+    assert "universal (annot.mat)" in result["table"]

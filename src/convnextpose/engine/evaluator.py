@@ -75,18 +75,52 @@ _MUPOTS_PATH = re.compile(r"TS(\d+)[/\\]img_(\d+)\.\w+$")
 
 
 def mupots_frame_key(image_path: str | os.PathLike, meta: dict | None = None) -> tuple[int, int]:
-    """(sequence, frame) of a MuPoTS image, from ``.../TS<k>/img_<frame>.jpg`` (or meta ``sequence``/``frame``)."""
+    """(sequence, frame) of a MuPoTS image, from meta ``sequence`` and ``frame_name``/``frame`` or the path.
+
+    The path form is ``.../TS<k>/img_<frame>.jpg``.
+    """
     meta = meta or {}
-    if "sequence" in meta and "frame" in meta:
+    frame = meta.get("frame", meta.get("frame_name"))
+    if "sequence" in meta and frame is not None:
         sequence = meta["sequence"]
-        sequence = int(str(sequence).removeprefix("TS")) if not isinstance(sequence, int) else sequence
-        return sequence, int(meta["frame"])
+        sequence = sequence if isinstance(sequence, int) else int(str(sequence).removeprefix("TS"))
+        frame = frame if isinstance(frame, int) else int(str(frame).removeprefix("img_"))
+        return sequence, frame
     match = _MUPOTS_PATH.search(str(image_path))
     if not match:
         raise ValueError(
             f"cannot read the MuPoTS sequence and frame from {image_path!r} (expected .../TS<k>/img_<n>.jpg)"
         )
     return int(match.group(1)), int(match.group(2))
+
+
+def load_mupots_mat_annotations(sequence_dir: str | os.PathLike) -> tuple[dict, dict] | None:
+    """The toolkit's per-sequence files, where present: ``annot.mat`` and ``occlusion.mat``.
+
+    Returns:
+        ``(universal, occluded)``: dicts keyed by (frame, person column) of (17, 3) mm universal
+        (height-normalised) joints and (17,) bool occlusion labels; None when ``annot.mat`` is absent.
+        ``occluded`` is empty when ``occlusion.mat`` is absent.
+    """
+    from scipy.io import loadmat
+
+    folder = Path(sequence_dir)
+    if not (folder / "annot.mat").is_file():
+        return None
+    cells = loadmat(folder / "annot.mat", squeeze_me=False, struct_as_record=True)["annotations"]
+    universal = {}
+    for (frame, person), cell in np.ndenumerate(cells):
+        if cell is None or not getattr(cell, "dtype", None) or cell.dtype.names is None or cell.size == 0:
+            continue
+        if "univ_annot3" in cell.dtype.names:
+            universal[(frame, person)] = np.asarray(cell["univ_annot3"][0, 0], dtype=np.float64).reshape(3, -1).T
+    occluded = {}
+    if (folder / "occlusion.mat").is_file():
+        labels = loadmat(folder / "occlusion.mat", squeeze_me=False)["occlusion_labels"]
+        for (frame, person), cell in np.ndenumerate(labels):
+            if cell is not None and np.size(cell):
+                occluded[(frame, person)] = np.asarray(cell, dtype=np.float64).reshape(-1) > 0.5
+    return universal, occluded
 
 
 def mupots_mat_key(sequence: int, frame: int) -> str:
@@ -281,13 +315,19 @@ class Evaluator:
         return {"summary": dict(details["overall"]), "details": details, "table": table, "files": files}
 
     def _mupots_ground_truth(self) -> list[AnnotatedPerson]:
+        """Annotated people of every frame; universal joints and occlusion labels from the .mat files if present."""
         dataset = self.dataset if self.cfg.eval.use_gt_info else self._load(use_gt_info=True)
+        mat_cache: dict[int, tuple[dict, dict] | None] = {}
         people = []
         for record in dataset.records:
             meta = dict(record.meta or {})
             sequence, frame = mupots_frame_key(record.image_path, meta)
-            joints_3d = meta.get("joints_cam_univ", record.joints_cam)
-            occluded = meta.get("occluded")
+            if sequence not in mat_cache:
+                mat_cache[sequence] = load_mupots_mat_annotations(Path(record.image_path).parent)
+            universal, occluded_labels = mat_cache[sequence] or ({}, {})
+            column = (frame, int(meta.get("person_idx", -1)))
+            joints_3d = meta.get("joints_cam_univ", universal.get(column, record.joints_cam))
+            occluded = meta.get("occluded", occluded_labels.get(column))
             people.append(
                 AnnotatedPerson(
                     sequence=sequence,
@@ -298,6 +338,10 @@ class Evaluator:
                     occluded=None if occluded is None else np.asarray(occluded, dtype=bool),
                 )
             )
+        self.mupots_sources = {
+            "universal_annotation": any(v is not None and v[0] for v in mat_cache.values()),
+            "occlusion_labels": any(v is not None and v[1] for v in mat_cache.values()),
+        }
         return people
 
     def _score_mupots(self, pred_hm: np.ndarray, spec: Any, out_dir: Path | None) -> dict[str, Any]:
@@ -330,12 +374,19 @@ class Evaluator:
                     )
                 )
             )
+        details["sources"] = dict(self.mupots_sources)
         summary = {
             f"{metric}_{mode}": details[mode]["mean_over_sequences"].get(metric, float("nan"))
             for mode in ("all", "matched")
             for metric in ("pck", "auc")
         }
-        return {"summary": summary, "details": details, "table": format_mupots(details), "files": files}
+        gt_kind = "universal (annot.mat)" if self.mupots_sources["universal_annotation"] else "camera (MuPoTS-3D.json)"
+        table = (
+            format_mupots(details)
+            + f"\nground truth: {gt_kind} joints; boxes and roots: "
+            + ("ground truth" if self.cfg.eval.use_gt_info else "bbox_root file")
+        )
+        return {"summary": summary, "details": details, "table": table, "files": files}
 
     def _score_coco(self, pred_hm: np.ndarray, spec: Any, out_dir: Path | None) -> dict[str, Any]:
         dataset = self.dataset
