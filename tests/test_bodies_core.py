@@ -1,0 +1,209 @@
+"""Parts of the Anny body backend that need no ``anny``: camera, rasteriser, pose maths, textures, degradations."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from convnextpose.bodies import poses as P
+from convnextpose.bodies.camera import CAMERA_PRESETS, Camera, sample_camera
+from convnextpose.bodies.render import (
+    Box,
+    Plane,
+    cast_background,
+    degrade,
+    rasterize,
+    sample_degradation,
+    to_srgb8,
+)
+from convnextpose.bodies.textures import TexturePool, periodic_noise, wood_planks
+from convnextpose.geometry import cam2pixel, world2cam
+
+
+def _cube(center, half):
+    """A closed box mesh with counter-clockwise outward faces."""
+    signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
+    verts = np.asarray(center) + signs * half
+    quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    faces = []
+    for a, b, c, d in quads:
+        faces += [(a, b, c), (a, c, d)]
+    faces = np.array(faces, np.int32)
+    # Orient every face outwards.
+    centroid = verts[faces].mean(1)
+    normal = np.cross(verts[faces[:, 1]] - verts[faces[:, 0]], verts[faces[:, 2]] - verts[faces[:, 0]])
+    flip = np.sum(normal * (centroid - center), 1) < 0
+    faces[flip] = faces[flip][:, ::-1]
+    return verts, faces
+
+
+def test_import_hint_without_anny(monkeypatch):
+    from convnextpose.bodies.anny_model import INSTALL_HINT, import_anny
+
+    monkeypatch.setitem(sys.modules, "anny", None)
+    with pytest.raises(ImportError, match=r"convnextpose\[anny\]"):
+        import_anny()
+    assert "pip install convnextpose[anny]" in INSTALL_HINT
+
+
+def test_cache_dir_env(monkeypatch, tmp_path):
+    from convnextpose.bodies import anny_cache_dir
+
+    monkeypatch.setenv("CONVNEXTPOSE_CACHE", str(tmp_path))
+    assert anny_cache_dir() == tmp_path / "anny"
+    monkeypatch.delenv("CONVNEXTPOSE_CACHE")
+    assert anny_cache_dir().parts[-2:] == (".cache", "anny")
+
+
+def test_camera_matches_project_geometry():
+    cam = Camera.look_at([3000.0, -4000.0, 1500.0], [0.0, 0.0, 900.0], 1145.0, (1000, 1000), princpt=(512.0, 498.0))
+    pts = np.random.default_rng(0).uniform(-800, 800, (20, 3)) + [0, 0, 900]
+    ours = cam.project(cam.world2cam(pts))
+    theirs = cam2pixel(world2cam(pts, cam.rotation, cam.translation), cam.focal, cam.princpt)
+    np.testing.assert_allclose(ours, theirs, atol=1e-6)
+    # y is down in the camera frame: a higher point has a smaller v.
+    top, bottom = cam.project(cam.world2cam(np.array([[0, 0, 1800.0], [0, 0, 0.0]])))
+    assert top[1] < bottom[1]
+    np.testing.assert_allclose(cam.position, [3000, -4000, 1500], atol=1e-6)
+
+
+def test_camera_crop_is_pixel_shift_and_scale():
+    cam = Camera.look_at([0.0, -5000.0, 1500.0], [0.0, 0.0, 900.0], 1145.0, (1000, 1000))
+    pts = cam.world2cam(np.random.default_rng(1).uniform(-500, 500, (10, 3)) + [0, 0, 900])
+    full = cam.project(pts)
+    crop = cam.crop((300, 200, 400, 400)).project(pts)
+    np.testing.assert_allclose(crop[:, :2], full[:, :2] - [300, 200], atol=1e-9)
+    half = cam.crop((300, 200, 400, 400), out_size=(200, 200)).project(pts)
+    np.testing.assert_allclose(half[:, :2], (full[:, :2] - [300, 200] + 0.5) * 0.5 - 0.5, atol=1e-9)
+
+
+@pytest.mark.parametrize("preset", sorted(CAMERA_PRESETS))
+def test_camera_presets_look_at_target(preset):
+    rng = np.random.default_rng(0)
+    target = np.array([0.0, 0.0, 900.0])
+    cam = sample_camera(preset, rng, target)
+    uv = cam.project(cam.world2cam(target[None]))[0]
+    assert uv[2] > 0
+    assert 0 <= uv[0] < cam.width and 0 <= uv[1] < cam.height
+
+
+def test_rasterize_cube_depth_and_coverage():
+    cam = Camera.look_at([0.0, -3000.0, 0.0], [0.0, 0.0, 0.0], 500.0, (120, 100))
+    verts, faces = _cube([0.0, 0.0, 0.0], 300.0)
+    frags = rasterize(cam.project(cam.world2cam(verts)), faces, 120, 100)
+    # Only the front face (y = -300, 2700 mm from the camera) is visible, as a square of 2*300/2700*500 = 111 px.
+    np.testing.assert_allclose(frags.depth, 2700.0, atol=1e-2)
+    side = 2 * 300 / 2700 * 500
+    assert abs(len(frags.pixels) - min(side, 100) * side) < 4 * side
+    np.testing.assert_allclose(frags.bary.sum(1), 1.0, atol=1e-5)
+
+
+def test_rasterize_crop_equals_full_crop():
+    cam = Camera.look_at([900.0, -2500.0, 700.0], [0.0, 0.0, 0.0], 400.0, (160, 120))
+    verts, faces = _cube([0.0, 0.0, 0.0], 300.0)
+    full = rasterize(cam.project(cam.world2cam(verts)), faces, 160, 120)
+    box = (40, 30, 70, 50)
+    sub = cam.crop(box)
+    crop = rasterize(sub.project(sub.world2cam(verts)), faces, 70, 50)
+    depth_full = np.full(160 * 120, np.inf, np.float32)
+    depth_full[full.pixels] = full.depth
+    depth_full = depth_full.reshape(120, 160)[30:80, 40:110]
+    depth_crop = np.full(70 * 50, np.inf, np.float32)
+    depth_crop[crop.pixels] = crop.depth
+    depth_crop = depth_crop.reshape(50, 70)
+    assert np.array_equal(np.isfinite(depth_full), np.isfinite(depth_crop))
+    both = np.isfinite(depth_full)
+    np.testing.assert_allclose(depth_full[both], depth_crop[both], rtol=1e-5)
+
+
+def test_background_floor_depth_is_analytic():
+    cam = Camera.look_at([0.0, -4000.0, 1500.0], [0.0, 0.0, 1300.0], 60.0, (80, 60))
+    tex = wood_planks(np.random.default_rng(0), 64)
+    floor = Plane(np.array([0.0, 0.0, 1.0]), 0.0, np.array([[1.0, 0, 0], [0, 1.0, 0]]), tex, np.zeros(3))
+    bg = cast_background(cam, [floor], [Box(np.array([0.0, 0.0, 250.0]), np.array([250.0] * 3), 0.0, tex)])
+    depth = bg["depth"].reshape(60, 80)
+    kind = bg["kind"].reshape(60, 80)
+    assert (kind == 2).any() and (kind == 0).any() and (kind == -1).any()  # box, floor and sky above the horizon
+    # Floor points back-projected from their depth lie on Z = 0.
+    sel = np.flatnonzero(bg["kind"] == 0)
+    ys, xs = np.divmod(sel, 80)
+    rays = cam.pixel_rays(xs, ys) * depth.reshape(-1)[sel, None]
+    world = (rays - cam.translation) @ cam.rotation
+    np.testing.assert_allclose(world[:, 2], 0.0, atol=0.5)
+    np.testing.assert_allclose(bg["floor_points"][:, 2], 0.0, atol=0.5)
+
+
+def test_clamp_to_limits():
+    params = P.pose_params("standing")
+    params[P.PARAM_INDEX["L_knee_flex"]] = 200
+    params[P.PARAM_INDEX["R_knee_flex"]] = -30
+    params[P.PARAM_INDEX["spine_twist"]] = 120
+    params[P.PARAM_INDEX["L_hip_plane"]] = 0  # abduction plane: at most 50 degrees
+    params[P.PARAM_INDEX["L_hip_elev"]] = 110
+    params[P.PARAM_INDEX["R_shoulder_plane"]] = 390  # wraps to 30
+    assert not P.within_limits(params)
+    out = P.clamp_to_limits(params)
+    assert P.within_limits(out)
+    assert out[P.PARAM_INDEX["L_knee_flex"]] == 150
+    assert out[P.PARAM_INDEX["R_knee_flex"]] == 0
+    assert out[P.PARAM_INDEX["spine_twist"]] == 45
+    assert out[P.PARAM_INDEX["L_hip_elev"]] == 50
+    assert out[P.PARAM_INDEX["R_shoulder_plane"]] == pytest.approx(30)
+    for name in P.POSE_LIBRARY:
+        assert P.within_limits(P.pose_params(name)), name
+
+
+def test_vary_pose_stays_in_limits():
+    rng = np.random.default_rng(0)
+    base = np.stack([P.pose_params(n) for n in P.POSE_LIBRARY])
+    varied = P.vary_pose(np.repeat(base, 20, 0), rng, scale=3.0)
+    assert P.within_limits(varied).all()
+    assert np.abs(varied - np.repeat(base, 20, 0)).max() > 10
+
+
+def test_slerp_and_sequence_are_smooth():
+    from scipy.spatial.transform import Rotation
+
+    a = Rotation.from_euler("xyz", [[0, 0, 0], [10, 20, 30]], degrees=True).as_matrix()
+    b = Rotation.from_euler("xyz", [[90, 0, 0], [-20, 40, 10]], degrees=True).as_matrix()
+    seq = P.sequence_rotations(np.stack([a, b, a]), 10)
+    assert seq.shape == (21, 2, 3, 3)
+    np.testing.assert_allclose(seq[0], a, atol=1e-6)
+    np.testing.assert_allclose(seq[10], b, atol=1e-6)
+    np.testing.assert_allclose(seq[-1], a, atol=1e-6)
+    mid = P.slerp_rotations(a[0], b[0], 0.5)[0]
+    assert Rotation.from_matrix(mid).magnitude() == pytest.approx(np.deg2rad(45), abs=1e-5)
+    steps = [Rotation.from_matrix(seq[i + 1] @ seq[i].transpose(0, 2, 1)).magnitude().max() for i in range(20)]
+    assert max(steps) < np.deg2rad(15)
+
+
+def test_segment_distance_and_intersection():
+    p0, p1 = np.array([0.0, 0, 0]), np.array([0.0, 0, 100])
+    assert P._segment_distance(p0, p1, np.array([50.0, 0, 50]), np.array([50.0, 10, 50])) == pytest.approx(50)
+    assert P._segment_distance(p0, p1, np.array([-10.0, 0, 200]), np.array([10.0, 0, 200])) == pytest.approx(100)
+    crossing = P._segment_distance(p0, p1, np.array([-50.0, 0, 50]), np.array([50.0, 0, 50]))
+    assert crossing == pytest.approx(0, abs=1e-9)
+
+
+def test_textures_tile_seamlessly():
+    rng = np.random.default_rng(0)
+    noise = periodic_noise(rng, 64, 8)
+    wrap_jump = np.abs(noise[:, 0] - noise[:, -1]).mean()
+    inner_jump = np.abs(np.diff(noise, axis=1)).mean()
+    assert wrap_jump < 3 * inner_jump
+    pool = TexturePool(rng, per_kind=2)
+    made = [pool.get("wood", lambda r: wood_planks(r, 64)) for _ in range(5)]
+    assert len({id(t) for t in made}) == 2
+
+
+def test_degradations_change_the_image_but_keep_its_shape():
+    rng = np.random.default_rng(0)
+    img = to_srgb8(np.random.default_rng(1).random((48, 64, 3)).astype(np.float32))
+    deg = sample_degradation(rng, 1.0)
+    out = degrade(img, deg)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert np.array_equal(degrade(img, deg), out)  # deterministic for a given degradation
+    none = sample_degradation(rng, 0.0)
+    assert np.array_equal(degrade(img, none), img)
