@@ -149,3 +149,45 @@ def test_mupots_on_generated_data(tmp_path, mupots_root, use_gt_info):
     assert keys == {"TS1_img_000000", "TS1_img_000001", "TS6_img_000000", "TS6_img_000001"}
     assert all(preds[k].shape[1:] == (17, 3) for k in keys)
     assert "universal (annot.mat)" in result["table"]
+
+
+def test_coco_on_generated_data(tmp_path_factory, tmp_path):
+    """MS COCO test split: RootNet-style boxes and roots in, the release-style JSON out."""
+    import torch
+
+    from convnextpose.synth import generate_dataset
+
+    root = tmp_path_factory.mktemp("coco")
+    generate_dataset(
+        "coco", root / "MSCOCO", images=2, val_images=2, image_size=(160, 128), people=(1, 2), progress=False
+    )
+    cfg = cfg_for(tmp_path, "coco", **{"data.root": str(root), "data.workers": 0, "eval.use_gt_info": False})
+    torch.manual_seed(0)
+    model = build_model("test").eval()
+    result = Evaluator(cfg).evaluate(model, tag="coco")
+    entries = json.loads((tmp_path / "eval" / "result" / "coco" / "bbox_root_pose_coco_output.json").read_text())
+    assert len(entries) == result["summary"]["num_people"] >= 2
+    assert {"image_id", "ann_id", "joint_img", "joint_cam", "bbox", "root_cam"} <= set(entries[0])
+    # Each person's decoded root joint sits at its given root depth (the network predicts root-relative depth).
+    joint_cam = np.array(entries[0]["joint_cam"])
+    assert joint_cam.shape == (18, 3) and np.all(np.abs(joint_cam[:, 2] - entries[0]["root_cam"][2]) <= 1000.0)
+    assert np.isfinite(result["summary"]["mean_2d_error_px"])
+
+
+def test_official_release_snapshot_is_tested(tmp_path_factory, tmp_path):
+    """The release's checkpoint layout (``module.`` keys, no stored spec) loads for `convnextpose test`."""
+    from conftest import shared_path
+    from convnextpose.cli.test import load_for_test
+    from convnextpose.synth import generate_dataset
+
+    snapshot = shared_path("fixtures", "official_checkpoint", "snapshot_24.pth.tar")
+    root = tmp_path_factory.mktemp("h36m")
+    generate_dataset("human36m", root / "Human36M", subjects=(9,), actions=(2,), cameras=(1,), frames=2,
+                     frame_stride=64, image_size=128, progress=False)  # fmt: skip
+    cfg = cfg_for(
+        tmp_path, "human36m", **{"data.root": str(root), "data.workers": 0, "data.test_options": {"subjects": (9,)}}
+    )
+    model = load_for_test(snapshot, cfg)
+    assert model.spec.depths == (1, 1, 2, 1) and model.spec.input_size == (256, 256)
+    result = Evaluator(cfg).evaluate(model, tag="official", checkpoint=str(snapshot))
+    assert result["num_samples"] == 2 and np.isfinite(result["summary"]["mpjpe"])

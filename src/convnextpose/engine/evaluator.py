@@ -230,11 +230,17 @@ class Evaluator:
         result[all_indices] = all_preds
         return result
 
-    def decode(self, pred_hm: np.ndarray, model_spec: Any, dataset: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """Heatmap units -> (joints_img (N, J, 3) px + depth mm, joints_cam (N, J, 3) mm) in the dataset's joints."""
+    def decode(
+        self, pred_hm: np.ndarray, model_spec: Any, dataset: Any = None, joint_set: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Heatmap units -> (joints_img (N, J, 3) px + depth mm, joints_cam (N, J, 3) mm).
+
+        Joints follow ``joint_set`` (default: the dataset's; joints the network lacks are NaN).
+        """
         dataset = self.dataset if dataset is None else dataset
         records = dataset.records
-        mapped, _present = map_joints(pred_hm, model_spec.joint_set, dataset.joint_set, fill=np.nan)
+        target = dataset.joint_set if joint_set is None else joint_set
+        mapped, _present = map_joints(pred_hm, model_spec.joint_set, target, fill=np.nan)
         boxes = np.stack([np.asarray(r.bbox, dtype=np.float64) for r in records])
         roots = np.stack([np.asarray(r.root_cam, dtype=np.float64) for r in records])
         focal = np.stack([np.asarray(r.focal, dtype=np.float64) for r in records])
@@ -390,15 +396,15 @@ class Evaluator:
 
     def _score_coco(self, pred_hm: np.ndarray, spec: Any, out_dir: Path | None) -> dict[str, Any]:
         dataset = self.dataset
-        joints_img, joints_cam = self.decode(pred_hm, spec)
+        # The release writes what the network predicts: its own joints, in its own order.
+        joints_img, joints_cam = self.decode(pred_hm, spec, joint_set=spec.joint_set)
+        on_coco, present = map_joints(joints_img, spec.joint_set, dataset.joint_set, fill=np.nan)
         errors = []
         for i, record in enumerate(dataset.records):
-            vis = np.asarray(record.joints_vis, dtype=bool).reshape(-1)
+            vis = (np.asarray(record.joints_vis, dtype=float).reshape(-1) > 0) & present
             if vis.any():
                 gt = np.asarray(record.joints_img, dtype=np.float64)[:, :2]
-                errors.append(
-                    np.linalg.norm(joints_img[i, :, :2] - gt, axis=-1)[vis & np.isfinite(joints_img[i, :, 0])]
-                )
+                errors.append(np.linalg.norm(on_coco[i, :, :2] - gt, axis=-1)[vis])
         flat = np.concatenate(errors) if errors else np.zeros(0)
         summary = {
             "num_people": len(dataset.records),
@@ -406,10 +412,12 @@ class Evaluator:
         }
         files = []
         if out_dir is not None:
+            names = list(get_joint_set(spec.joint_set).names)
             release = [
                 {
                     "image_id": int(r.image_id),
-                    "ann_id": None if r.ann_id is None else int(r.ann_id),
+                    "ann_id": int(r.ann_id),
+                    "joint_names": names,
                     "joint_img": joints_img[i].tolist(),
                     "joint_cam": joints_cam[i].tolist(),
                     "bbox": np.asarray(r.bbox, dtype=float).tolist(),
@@ -420,6 +428,7 @@ class Evaluator:
             files.append(str(write_json_atomic(release, out_dir / "bbox_root_pose_coco_output.json")))
         table = (
             f"MS COCO: 3D poses of {summary['num_people']} people from bbox_root boxes and roots; "
-            f"mean 2D error against the annotated keypoints {summary['mean_2d_error_px']:.1f} px (no 3D ground truth)"
+            f"mean 2D error against the annotated keypoints the network has: {summary['mean_2d_error_px']:.1f} px "
+            "(no 3D ground truth)"
         )
         return {"summary": summary, "details": {}, "table": table, "files": files}
