@@ -364,11 +364,24 @@ def quantize_onnx(
             q.shape_inference.quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
         exclude = _final_conv_nodes(prepared) if exclude_final_layer else []
         staged = Path(tmp) / "int8.onnx"
-        q.quantize_static(
-            str(prepared), str(staged), _Reader(), quant_format=q.QuantFormat.QDQ, op_types_to_quantize=["Conv"],
-            per_channel=per_channel, reduce_range=reduce_range, activation_type=q.QuantType.QUInt8,
-            weight_type=q.QuantType.QInt8, nodes_to_exclude=exclude, calibrate_method=q.CalibrationMethod.MinMax,
-        )  # fmt: skip
+        previous = logging.root.manager.disable
+        logging.disable(logging.INFO)  # onnxruntime.quantization logs every bias copy at INFO on the root logger
+        try:
+            q.quantize_static(
+                str(prepared),
+                str(staged),
+                _Reader(),
+                quant_format=q.QuantFormat.QDQ,
+                op_types_to_quantize=["Conv"],
+                per_channel=per_channel,
+                reduce_range=reduce_range,
+                activation_type=q.QuantType.QUInt8,
+                weight_type=q.QuantType.QInt8,
+                nodes_to_exclude=exclude,
+                calibrate_method=q.CalibrationMethod.MinMax,
+            )
+        finally:
+            logging.disable(previous)
         proto = onnx.load(str(staged))
         if spec:
             set_spec_metadata(proto, spec)

@@ -1,0 +1,476 @@
+"""Speed benchmark of the network and the whole pipeline on this machine (``convnextpose bench``).
+
+For each variant it measures parameters, MACs, and latency at batch 1 and 16 of:
+
+- ``eager``: the release-equivalent network (our unfused module, NCHW, plain PyTorch);
+- ``torch-opt``: our PyTorch inference path (batch norm folded, channels-last);
+- ``ort-fp32`` / ``ort-int8``: ONNX Runtime on the exported FP32 and static-INT8 models.
+
+All four compute the same output, joint coordinates in heatmap units (the released network's
+output; the confidence the estimator adds costs ~0.3 ms per crop more). Runs are interleaved
+(each round runs every runtime once) so background load hits them alike; the report gives the
+median and min-max over rounds. The end-to-end row runs the single-person video path on 640x480
+JPEG frames: decode, crop from the previous frame's joints, network, decoding, One Euro smoothing
+and drawing the overlay.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+logger = logging.getLogger(__name__)
+
+RUNTIMES = ("eager", "torch-opt", "ort-fp32", "ort-int8")
+
+
+@dataclass
+class Timing:
+    """Latencies (ms) of one runtime on one variant at one batch size."""
+
+    variant: str
+    runtime: str
+    batch: int
+    samples_ms: list[float] = field(default_factory=list)
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.samples_ms)
+
+    @property
+    def per_image_ms(self) -> float:
+        return self.median_ms / self.batch
+
+    @property
+    def throughput(self) -> float:
+        """Images per second at the median latency."""
+        return 1000.0 * self.batch / self.median_ms
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant,
+            "runtime": self.runtime,
+            "batch": self.batch,
+            "median_ms": round(self.median_ms, 3),
+            "min_ms": round(min(self.samples_ms), 3),
+            "max_ms": round(max(self.samples_ms), 3),
+            "per_image_ms": round(self.per_image_ms, 3),
+            "images_per_s": round(self.throughput, 2),
+            "samples": len(self.samples_ms),
+        }
+
+
+@dataclass
+class BenchResult:
+    """Everything one benchmark run measured."""
+
+    machine: dict[str, Any]
+    models: dict[str, dict[str, float]] = field(default_factory=dict)
+    timings: list[Timing] = field(default_factory=list)
+    end_to_end: list[dict[str, Any]] = field(default_factory=list)
+    int8_accuracy: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def get(self, variant: str, runtime: str, batch: int) -> Timing | None:
+        for t in self.timings:
+            if (t.variant, t.runtime, t.batch) == (variant, runtime, batch):
+                return t
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "machine": self.machine,
+            "models": self.models,
+            "timings": [t.to_dict() for t in self.timings],
+            "end_to_end": self.end_to_end,
+            "int8_accuracy": self.int8_accuracy,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def machine_info(threads: int) -> dict[str, Any]:
+    """CPU model, cores, threads used, load average and library versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info: dict[str, Any] = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "threads": threads,
+        "torch": torch.__version__,
+        "load_average_before": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+    }
+    try:
+        import onnxruntime
+
+        info["onnxruntime"] = onnxruntime.__version__
+    except ImportError:
+        info["onnxruntime"] = None
+    return info
+
+
+def _torch_runner(module: torch.nn.Module, batch: np.ndarray, channels_last: bool) -> Callable[[], Any]:
+    x = torch.from_numpy(batch)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+
+    def run() -> Any:
+        with torch.inference_mode():
+            return module(x)
+
+    return run
+
+
+def _ort_runner(session: Any, batch: np.ndarray) -> Callable[[], Any]:
+    feed = {session.get_inputs()[0].name: batch}
+    return lambda: session.run(None, feed)
+
+
+def build_runtimes(
+    variant: str, workdir: Path, threads: int, runtimes: Sequence[str], result: BenchResult
+) -> tuple[dict[str, Callable[[np.ndarray], Callable[[], Any]]], tuple[int, int]]:
+    """For each runtime, a factory ``batch -> zero-argument callable`` running one forward pass; and the input size."""
+    from ..export import export_onnx, optimize_model, quantize_onnx
+    from ..export.graph import PoseGraph
+    from ..export.onnx_export import calibration_batch, generated_calibration_images
+    from ..models import build_model
+    from ..models.profile import count_macs, count_parameters
+
+    torch.manual_seed(0)
+    model = build_model(variant).eval()
+    result.models[variant] = {
+        "parameters_M": round(count_parameters(model) / 1e6, 3),
+        "GMACs": round(count_macs(model) / 1e9, 3),
+    }
+    factories: dict[str, Callable[[np.ndarray], Callable[[], Any]]] = {}
+    if "eager" in runtimes:
+        factories["eager"] = lambda b: _torch_runner(model, b, channels_last=False)
+    if "torch-opt" in runtimes:
+        fast = PoseGraph(optimize_model(model), with_confidence=False).eval()
+        factories["torch-opt"] = lambda b: _torch_runner(fast, b, channels_last=True)
+    if "ort-fp32" in runtimes or "ort-int8" in runtimes:
+        from ..export.onnx_export import make_session
+
+        fp32 = workdir / f"{variant}.onnx"
+        export_onnx(model, fp32, with_confidence=False, verify=False)
+        if "ort-fp32" in runtimes:
+            session = make_session(fp32, threads=threads)
+            factories["ort-fp32"] = lambda b: _ort_runner(session, b)
+        if "ort-int8" in runtimes:
+            size = model.spec.input_size
+            int8 = workdir / f"{variant}.int8.onnx"
+            quantize_onnx(fp32, int8, calibration_batch(generated_calibration_images(16, size), size))
+            session8 = make_session(int8, threads=threads)
+            factories["ort-int8"] = lambda b: _ort_runner(session8, b)
+    return factories, model.spec.input_size
+
+
+def int8_accuracy(
+    checkpoint: str | os.PathLike, workdir: Path, photos: Sequence[np.ndarray] = (), calibration_count: int = 32
+) -> dict[str, Any]:
+    """How far INT8 (ONNX Runtime, static, generated calibration) moves a trained network's joints from FP32.
+
+    Returns per input set (``generated``: 8 held-out generated crops; ``photos``: the given RGB
+    images, each resized to the input as one whole-frame crop) the mean and max 2D shift in
+    heatmap cells and the mean depth shift in bins (see :func:`compare_onnx_models`).
+    """
+    from ..export import export_onnx, quantize_onnx
+    from ..export.onnx_export import calibration_batch, compare_onnx_models, generated_calibration_images
+    from ..models import load_model
+
+    model = load_model(checkpoint)
+    size = model.spec.input_size
+    fp32, int8 = workdir / "accuracy.onnx", workdir / "accuracy.int8.onnx"
+    export_onnx(model, fp32)
+    quantize_onnx(fp32, int8, calibration_batch(generated_calibration_images(calibration_count, size), size))
+    out: dict[str, Any] = {"checkpoint": str(checkpoint)}
+    out["generated"] = compare_onnx_models(
+        fp32, int8, calibration_batch(generated_calibration_images(8, size, seed=1), size)
+    )
+    if photos:
+        out["photos"] = compare_onnx_models(fp32, int8, calibration_batch(photos, size))
+    return out
+
+
+def time_interleaved(
+    runners: dict[str, Callable[[], Any]], repeats: int, warmup: int = 3, min_seconds: float = 0.0
+) -> dict[str, list[float]]:
+    """Run each callable once per round, ``repeats`` rounds (or until ``min_seconds``); ms per call."""
+    for run in runners.values():
+        for _ in range(warmup):
+            run()
+    samples: dict[str, list[float]] = {name: [] for name in runners}
+    started = time.perf_counter()
+    rounds = 0
+    while rounds < repeats or time.perf_counter() - started < min_seconds:
+        for name, run in runners.items():
+            t0 = time.perf_counter()
+            run()
+            samples[name].append((time.perf_counter() - t0) * 1000.0)
+        rounds += 1
+    return samples
+
+
+def end_to_end_fps(
+    backend: str, model_path: Any, frames: int = 60, size: tuple[int, int] = (480, 640), threads: int = 2
+) -> dict[str, Any]:
+    """Frames per second of the single-person video path on generated 640x480 JPEG frames.
+
+    Each frame is JPEG-decoded, then :class:`PoseTracker` crops the person from the previous
+    frame's joints (the whole frame at the start), runs the network, decodes, smooths, and the
+    overlay is drawn. Frames show a moving stick figure, so crops change from frame to frame.
+    """
+    import cv2
+
+    from ..image import decode_image_bytes
+    from .estimator import PoseEstimator
+    from .tracker import PoseTracker
+
+    estimator = PoseEstimator(model_path, backend=backend, detector="frame", threads=threads)
+    height, width = size
+    encoded = []
+    for i in range(frames):
+        frame = np.full((height, width, 3), 200, np.uint8)
+        cx, cy = int(width * (0.4 + 0.2 * np.sin(i / 10))), height // 2
+        cv2.circle(frame, (cx, cy - 150), 30, (40, 40, 40), -1)
+        cv2.line(frame, (cx, cy - 120), (cx, cy + 40), (40, 40, 40), 30)
+        for dx in (-40, 40):
+            cv2.line(frame, (cx, cy + 40), (cx + dx, cy + 200), (40, 40, 40), 20)
+            cv2.line(frame, (cx, cy - 100), (cx + dx * 2, cy - 20 + int(20 * np.cos(i / 5))), (40, 40, 40), 14)
+        ok, data = cv2.imencode(".jpg", frame)
+        encoded.append(data.tobytes())
+    tracker = PoseTracker(estimator)
+    for data in encoded[:3]:  # warm-up
+        tracker.update(decode_image_bytes(data))
+    tracker.reset()
+    started = time.perf_counter()
+    people = 0
+    for data in encoded:
+        rgb = decode_image_bytes(data)
+        poses = tracker.update(rgb)
+        poses.plot(rgb)
+        people += len(poses)
+    elapsed = time.perf_counter() - started
+    return {
+        "backend": backend,
+        "frames": frames,
+        "frame_size": f"{width}x{height}",
+        "fps": round(frames / elapsed, 2),
+        "ms_per_frame": round(1000 * elapsed / frames, 2),
+        "people_per_frame": round(people / frames, 2),
+    }
+
+
+def run_benchmark(
+    variants: Sequence[str] = ("xs",),
+    batches: Sequence[int] = (1, 16),
+    runtimes: Sequence[str] = RUNTIMES,
+    repeats: int = 20,
+    threads: int = 2,
+    end_to_end: bool = True,
+    e2e_frames: int = 60,
+    e2e_variant: str = "xs",
+    accuracy_checkpoint: str | os.PathLike | None = None,
+    accuracy_photos: Sequence[np.ndarray] = (),
+    progress: bool = True,
+) -> BenchResult:
+    """Measure every (variant, runtime, batch); see the module docstring.
+
+    Args:
+        variants: e.g. ``("xs", "s", "m")``.
+        batches: batch sizes.
+        runtimes: a subset of :data:`RUNTIMES`.
+        repeats: interleaved rounds per (variant, batch); batches above 1 get at least 5.
+        threads: intra-op threads for PyTorch (``torch.set_num_threads``) and ONNX Runtime.
+        end_to_end: also measure the video pipeline's frames per second.
+        e2e_frames: frames for the end-to-end measurement.
+        e2e_variant: the variant used end to end.
+        accuracy_checkpoint: a trained checkpoint to measure INT8's accuracy cost on
+            (:func:`int8_accuracy`); random-init weights give flat heatmaps that say nothing.
+        accuracy_photos: RGB images for that measurement.
+    """
+    unknown = sorted(set(runtimes) - set(RUNTIMES))
+    if unknown:
+        raise ValueError(f"unknown runtimes {unknown}; choose from {list(RUNTIMES)}")
+    started = time.perf_counter()
+    torch.set_num_threads(threads)
+    result = BenchResult(machine_info(threads))
+    with tempfile.TemporaryDirectory(prefix="convnextpose-bench-") as tmp:
+        workdir = Path(tmp)
+        for variant in variants:
+            factories, size = build_runtimes(variant, workdir, threads, runtimes, result)
+            for batch in batches:
+                rng = np.random.default_rng(0)
+                data = rng.normal(size=(batch, 3, *size)).astype(np.float32)
+                runners = {name: factory(data) for name, factory in factories.items()}
+                rounds = repeats if batch == 1 else max(5, repeats // 4)
+                if progress:
+                    logger.info("timing %s batch %d: %s x %d rounds", variant, batch, list(runners), rounds)
+                samples = time_interleaved(runners, rounds)
+                for name in runtimes:
+                    if name in samples:
+                        result.timings.append(Timing(variant, name, batch, samples[name]))
+        if end_to_end and e2e_variant:
+            from ..export import export_onnx, quantize_onnx
+            from ..models import build_model
+
+            torch.manual_seed(0)
+            model = build_model(e2e_variant).eval()
+            fp32 = workdir / "e2e.onnx"
+            export_onnx(model, fp32, verify=False)
+            plan = [("onnx", fp32, "ort-fp32"), ("torch", model, "torch-opt")]
+            if "ort-int8" in runtimes:
+                int8 = workdir / "e2e.int8.onnx"
+                quantize_onnx(fp32, int8)
+                plan.insert(1, ("onnx", int8, "ort-int8"))
+            for backend, source, label in plan:
+                if progress:
+                    logger.info("end to end: %s %s, %d frames", e2e_variant, label, e2e_frames)
+                row = end_to_end_fps(backend, source, e2e_frames, threads=threads)
+                row.update(variant=e2e_variant, runtime=label)
+                result.end_to_end.append(row)
+        if accuracy_checkpoint is not None:
+            result.int8_accuracy = int8_accuracy(accuracy_checkpoint, workdir, accuracy_photos)
+    result.machine["load_average_after"] = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def markdown_report(result: BenchResult) -> str:
+    """The result as Markdown tables (network latency, speed-ups, end to end, INT8 accuracy)."""
+    m = result.machine
+    lines = [
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['threads']} threads; torch {m['torch']}, "
+        f"onnxruntime {m.get('onnxruntime')}; load average before {m.get('load_average_before')}, "
+        f"after {m.get('load_average_after')}.",
+        "",
+        "| variant | params (M) | GMACs | runtime | batch | median ms | min-max ms | ms/image | images/s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for t in result.timings:
+        info = result.models.get(t.variant, {})
+        lines.append(
+            f"| {t.variant.upper()} | {info.get('parameters_M', '')} | {info.get('GMACs', '')} | {t.runtime} | "
+            f"{t.batch} | {t.median_ms:.2f} | {min(t.samples_ms):.2f}-{max(t.samples_ms):.2f} | "
+            f"{t.per_image_ms:.2f} | {t.throughput:.1f} |"
+        )
+    speedups = []
+    for variant in result.models:
+        for batch in sorted({t.batch for t in result.timings}):
+            eager = result.get(variant, "eager", batch)
+            if eager is None:
+                continue
+            parts = [
+                f"{name} {eager.median_ms / other.median_ms:.2f}x"
+                for name in RUNTIMES[1:]
+                if (other := result.get(variant, name, batch)) is not None
+            ]
+            if parts:
+                speedups.append(f"| {variant.upper()} | {batch} | " + ", ".join(parts) + " |")
+    if speedups:
+        lines += ["", "Speed-up over eager (same run, medians):", "", "| variant | batch | speed-up |", "|---|---|---|"]
+        lines += speedups
+    if result.end_to_end:
+        lines += [
+            "",
+            "End to end, single person, 640x480 JPEG frames (decode, crop, network, decoding, smoothing, drawing):",
+            "",
+            "| variant | runtime | fps | ms/frame |",
+            "|---|---|---|---|",
+        ]
+        for row in result.end_to_end:
+            lines.append(
+                f"| {row['variant'].upper()} | {row['runtime']} | {row['fps']:.1f} | {row['ms_per_frame']:.1f} |"
+            )
+    if result.int8_accuracy:
+        lines += [
+            "",
+            f"INT8 vs FP32 (ONNX Runtime) for the trained checkpoint {result.int8_accuracy['checkpoint']}:",
+            "",
+        ]
+        for name, cost in result.int8_accuracy.items():
+            if name != "checkpoint":
+                lines.append(
+                    f"- {name}: mean 2D shift {cost['mean_xy']:.3f} heatmap cells ({cost['mean_xy'] * 8:.2f} crop px), "
+                    f"max {cost['max_xy']:.2f} cells; mean depth shift {cost['mean_z']:.3f} bins "
+                    f"({cost['mean_z'] * 2000 / 32:.0f} mm)"
+                )
+    lines += ["", f"Total benchmark time {result.seconds:.0f} s."]
+    return "\n".join(lines) + "\n"
+
+
+def plot_report(result: BenchResult, path: str | os.PathLike) -> Path:
+    """Bar chart of per-image latency (median, with min-max) per variant, runtime and batch."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    batches = sorted({t.batch for t in result.timings})
+    variants = list(result.models)
+    fig = Figure(figsize=(4.5 * len(batches), 4), dpi=100)
+    FigureCanvasAgg(fig)
+    width = 0.8 / len(RUNTIMES)
+    for k, batch in enumerate(batches):
+        ax = fig.add_subplot(1, len(batches), k + 1)
+        for r, runtime in enumerate(RUNTIMES):
+            xs, ys, lo, hi = [], [], [], []
+            for v, variant in enumerate(variants):
+                t = result.get(variant, runtime, batch)
+                if t is None:
+                    continue
+                xs.append(v + (r - (len(RUNTIMES) - 1) / 2) * width)
+                ys.append(t.per_image_ms)
+                lo.append(t.per_image_ms - min(t.samples_ms) / batch)
+                hi.append(max(t.samples_ms) / batch - t.per_image_ms)
+            if xs:
+                ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=runtime)
+        ax.set_xticks(range(len(variants)), [v.upper() for v in variants])
+        ax.set_ylabel("ms per image (median, min-max)")
+        ax.set_title(f"batch {batch}, {result.machine['threads']} threads")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
+def write_report(result: BenchResult, out_dir: str | os.PathLike, name: str = "inference") -> dict[str, Path]:
+    """Write ``<name>.md``, ``<name>.json`` and ``<name>.png`` under ``out_dir``."""
+    from .demo import write_json_atomic
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "markdown": out_dir / f"{name}.md",
+        "json": write_json_atomic(out_dir / f"{name}.json", result.to_dict()),
+        "plot": plot_report(result, out_dir / f"{name}.png"),
+    }
+    paths["markdown"].write_text(markdown_report(result), encoding="utf-8")
+    return paths
+
+
+__all__ = [
+    "RUNTIMES",
+    "BenchResult",
+    "Timing",
+    "end_to_end_fps",
+    "markdown_report",
+    "run_benchmark",
+    "write_report",
+]
