@@ -1,0 +1,46 @@
+"""The speed benchmark's mechanics on the tiny variant: every runtime timed, reports written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import shared_path
+from convnextpose.cli import main as cli_main
+from convnextpose.inference.benchmark import RUNTIMES, markdown_report, run_benchmark, time_interleaved, write_report
+
+
+def test_interleaved_timing_runs_every_callable_each_round():
+    calls = []
+    samples = time_interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeats=4, warmup=1)
+    assert calls == ["a", "b"] * 5
+    assert [len(v) for v in samples.values()] == [4, 4] and all(t >= 0 for t in samples["a"])
+
+
+def test_benchmark_on_the_tiny_variant(tmp_path):
+    pytest.importorskip("onnxruntime")
+    checkpoint = shared_path("fixtures", "official_checkpoint", "snapshot_24.pth.tar")
+    result = run_benchmark(
+        variants=["test"], batches=[1, 2], repeats=3, e2e_frames=4, e2e_variant="test", accuracy_checkpoint=checkpoint
+    )
+    assert {(t.runtime, t.batch) for t in result.timings} == {(r, b) for r in RUNTIMES for b in (1, 2)}
+    assert all(len(t.samples_ms) >= 3 and t.median_ms > 0 for t in result.timings)
+    assert result.models["test"]["parameters_M"] > 0 and result.models["test"]["GMACs"] > 0
+    assert [row["runtime"] for row in result.end_to_end] == ["ort-fp32", "ort-int8", "torch-opt"]
+    assert all(row["fps"] > 0 and row["people_per_frame"] == 1 for row in result.end_to_end)
+    assert result.int8_accuracy["generated"]["mean_xy"] >= 0
+    report = markdown_report(result)
+    assert "| TEST |" in report and "Speed-up over eager" in report and "End to end" in report
+    paths = write_report(result, tmp_path)
+    assert json.loads(paths["json"].read_text())["timings"][0]["variant"] == "test"
+    assert paths["plot"].read_bytes()[:4] == b"\x89PNG" and paths["markdown"].read_text() == report
+
+
+def test_bench_cli_quick_run(tmp_path, capsys):
+    assert cli_main(["bench", "--variants", "test", "--repeats", "2", "--batches", "1", "--runtimes", "eager",
+                     "torch-opt", "--no-e2e", "--out", str(tmp_path)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "torch-opt" in out and (tmp_path / "inference.md").is_file()
+    with pytest.raises(ValueError, match="unknown runtimes"):
+        run_benchmark(variants=["test"], runtimes=["tensorrt"])
