@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 from scipy.io import loadmat
 
 from convnextpose import build_model
@@ -16,6 +17,15 @@ from convnextpose.engine import Evaluator
 from convnextpose.engine.evaluator import mupots_frame_key, mupots_mat_key
 from convnextpose.geometry import cam2pixel, crop_transforms
 from convnextpose.joints import HUMAN36M, MUCO, MUPOTS, map_joints
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny networks gain nothing from threads, and on a busy machine oversubscribed threads crawl."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def person_record(rng, joint_set, image_path, image_id, meta, focal=(1100.0, 1100.0), princpt=(500.0, 500.0), x_mm=0.0):

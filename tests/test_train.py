@@ -46,6 +46,15 @@ class RandomSamples(torch.utils.data.Dataset):
         }
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny networks gain nothing from threads, and on a busy machine oversubscribed threads crawl."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def tiny_cfg(tmp_path, name="run", **extra):
     overrides = {
         "model.variant": "test",

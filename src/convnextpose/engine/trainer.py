@@ -298,6 +298,18 @@ class Trainer:
                 logger.warning("%s: optimiser state does not fit (%s); starting the optimiser afresh", path, exc)
         step = payload.get("scheduler", {}).get("step") if isinstance(payload.get("scheduler"), dict) else None
         self.schedule.load_state_dict({"step": step if step is not None else self.start_epoch * self.steps_per_epoch})
+        saved_cfg = payload.get("cfg")
+        if isinstance(saved_cfg, dict) and self.is_main:
+            changed = [
+                f"{section}.{key}: {saved_cfg[section][key]!r} -> {now!r}"
+                for section, values in self.cfg.to_dict().items()
+                if section != "run"
+                for key, now in values.items()
+                if isinstance(saved_cfg.get(section), dict) and key in saved_cfg[section]
+                and saved_cfg[section][key] != now
+            ]  # fmt: skip
+            if changed:
+                logger.warning("%s was trained with a different config: %s", path, "; ".join(changed))
         saved_spe = payload.get("steps_per_epoch")
         if saved_spe is not None and saved_spe != self.steps_per_epoch and self.is_main:
             logger.warning(
