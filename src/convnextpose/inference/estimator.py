@@ -243,7 +243,8 @@ class PoseEstimator:
 
     # ------------------------------------------------------------------ pipeline
 
-    def _load(self, image: ImageInput, color_order: str) -> np.ndarray:
+    def load_image(self, image: ImageInput, color_order: str = "rgb") -> np.ndarray:
+        """A path, encoded bytes or an array as a validated RGB uint8 (H, W, 3) array (ImageError if not)."""
         if isinstance(image, (str, os.PathLike)):
             return read_image(image)
         if isinstance(image, (bytes, bytearray, memoryview)):
@@ -265,7 +266,7 @@ class PoseEstimator:
         princpt: np.ndarray | None,
         color_order: str,
     ) -> None:
-        job.image = self._load(image, color_order)
+        job.image = self.load_image(image, color_order)
         height, width = job.image.shape[:2]
         job.focal = focal
         job.princpt = np.array([width / 2.0, height / 2.0]) if princpt is None else princpt

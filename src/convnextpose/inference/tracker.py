@@ -120,7 +120,7 @@ class PoseTracker:
             scores: (N,) detection scores for ``boxes``.
             focal, princpt: camera for this frame (default: the estimator's).
         """
-        image = self.estimator._load(frame, color_order)
+        image = self.estimator.load_image(frame, color_order)
         if boxes is not None:
             boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
             ids = self._match_given(boxes)
