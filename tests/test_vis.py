@@ -125,3 +125,17 @@ def test_mat_predictions_round_trip(tmp_path):
         save_mat_predictions(tmp_path / "x.mat", {"1bad": np.zeros((1, 17, 3))})
     with pytest.raises(ValueError, match="people, J"):
         save_mat_predictions(tmp_path / "x.mat", {"ok": np.zeros((1, 17, 4))})
+
+
+def test_html_viewer_script_parses(tmp_path):
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    text = write_html_viewer(tmp_path / "v.html", [standing_pose()], "human36m").read_text()
+    script = tmp_path / "viewer.js"
+    script.write_text(re.search(r"<script>(.*?)</script>", text, re.S).group(1))
+    result = subprocess.run([node, "--check", str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -59,8 +59,9 @@ function project(p, w, h) {
   const cy = Math.cos(yaw), sy = Math.sin(yaw), cp = Math.cos(pitch), sp = Math.sin(pitch);
   const x1 = cy * p[0] + sy * p[2], z1 = -sy * p[0] + cy * p[2];
   const y2 = cp * p[1] - sp * z1, z2 = sp * p[1] + cp * z1;
-  const dist = data.radius * 4.0;
-  const f = Math.min(w, h) * 1.6 * zoom / (dist - z2) * dist / data.radius / 2.0;
+  const dist = data.radius * 6.0;
+  // A point one scene radius from the centre lands 0.35 of the canvas size from the middle.
+  const f = Math.min(w, h) * 0.35 * zoom * dist / ((dist - z2) * data.radius);
   return [w / 2 + x1 * f, h / 2 - y2 * f, z2];
 }
 function draw() {
