@@ -256,12 +256,13 @@ def test_page_scores_a_fake_camera(server, open_browser, tmp_path):
     wait.until(lambda d: d.execute_script("return window.fitnessApp.responses") >= responses + 2)
     assert browser.find_element(By.ID, "step-text").text in ("Pose 1 of 2", "Pose 2 of 2")
 
-    # "Photo instead": one photo scored without the camera (which it stops).
-    responses = browser.execute_script("return window.fitnessApp.responses")
+    # "Photo instead": one photo scored without the camera (which it stops; a frame still on its
+    # way may land first, so wait for the photo's result by its size).
     browser.execute_script("document.getElementById('snapshot-file').hidden = false;")
     browser.find_element(By.ID, "snapshot-file").send_keys(str(trainer))
-    wait.until(lambda d: d.execute_script("return window.fitnessApp.responses") > responses)
-    wait.until(lambda d: not d.execute_script("return window.fitnessApp.running"))
+    wait.until(lambda d: d.execute_script("return window.fitnessApp.lastResult.image_size") == [300, 300])
+    assert not browser.execute_script("return window.fitnessApp.running")
+    time.sleep(0.5)  # a stale camera result, if any, would arrive now and must be ignored
     assert browser.execute_script("return window.fitnessApp.lastResult.image_size") == [300, 300]
 
     # No script errors (a missing favicon is the only request allowed to fail).
