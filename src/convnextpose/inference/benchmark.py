@@ -4,9 +4,11 @@ For each variant it measures parameters, MACs, and latency at batch 1 and 16 of:
 
 - ``eager``: the release-equivalent network (our unfused module, NCHW, plain PyTorch);
 - ``torch-opt``: our PyTorch inference path (batch norm folded, channels-last);
+- ``torch-jit``: the same, traced, frozen and ``torch.jit.optimize_for_inference``-d (oneDNN
+  prepacked convolutions with fused ReLU/add), TorchScript being deprecated upstream;
 - ``ort-fp32`` / ``ort-int8``: ONNX Runtime on the exported FP32 and static-INT8 models.
 
-All four compute the same output, joint coordinates in heatmap units (the released network's
+All compute the same output, joint coordinates in heatmap units (the released network's
 output; the confidence the estimator adds costs ~0.3 ms per crop more). Runs are interleaved
 (each round runs every runtime once) so background load hits them alike; the report gives the
 median and min-max over rounds. The end-to-end row runs the single-person video path on 640x480
@@ -32,7 +34,7 @@ import torch
 
 logger = logging.getLogger(__name__)
 
-RUNTIMES = ("eager", "torch-opt", "ort-fp32", "ort-int8")
+RUNTIMES = ("eager", "torch-opt", "torch-jit", "ort-fp32", "ort-int8")
 
 
 @dataclass
@@ -142,6 +144,20 @@ def _ort_runner(session: Any, batch: np.ndarray) -> Callable[[], Any]:
     return lambda: session.run(None, feed)
 
 
+def _frozen(model: torch.nn.Module, batch: np.ndarray) -> torch.nn.Module:
+    """The fused channels-last graph traced on ``batch``, frozen and optimised for inference (TorchScript)."""
+    import warnings
+
+    from ..export import optimize_model
+    from ..export.graph import PoseGraph
+
+    graph = PoseGraph(optimize_model(model), with_confidence=False).eval()
+    example = torch.from_numpy(batch).contiguous(memory_format=torch.channels_last)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        return torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(graph, example)))
+
+
 def build_runtimes(
     variant: str, workdir: Path, threads: int, runtimes: Sequence[str], result: BenchResult
 ) -> tuple[dict[str, Callable[[np.ndarray], Callable[[], Any]]], tuple[int, int]]:
@@ -164,6 +180,8 @@ def build_runtimes(
     if "torch-opt" in runtimes:
         fast = PoseGraph(optimize_model(model), with_confidence=False).eval()
         factories["torch-opt"] = lambda b: _torch_runner(fast, b, channels_last=True)
+    if "torch-jit" in runtimes:
+        factories["torch-jit"] = lambda b: _torch_runner(_frozen(model, b), b, channels_last=True)
     if "ort-fp32" in runtimes or "ort-int8" in runtimes:
         from ..export.onnx_export import make_session
 
