@@ -141,6 +141,11 @@ class AnnyBody:
         self.keypoint_weights = coco.regression_weights.cpu().numpy().astype(np.float32)
         self._bone_index = {n: i for i, n in enumerate(self.bone_names)}
         self._shape_distribution = None
+        self._dominant_names = np.asarray(self.bone_names)[self.dominant_bone]
+        self._masks: dict[tuple, np.ndarray] = {}
+        # Keypoints are averages of a few hundred vertices: keep them sparse.
+        self._kp_index = [np.flatnonzero(w) for w in self.keypoint_weights]
+        self._kp_weight = [w[i] for w, i in zip(self.keypoint_weights, self._kp_index)]
 
     @property
     def num_bones(self) -> int:
@@ -158,6 +163,26 @@ class AnnyBody:
 
     def keypoint(self, name: str) -> int:
         return self.keypoint_names.index(name)
+
+    def keypoints(self, vertices: np.ndarray, names: list[str] | tuple[str, ...]) -> np.ndarray:
+        """Anny's surface keypoints (..., K, 3) from vertices (..., V, 3), same frame and unit."""
+        out = []
+        for name in names:
+            k = self.keypoint(name)
+            out.append(np.tensordot(vertices[..., self._kp_index[k], :], self._kp_weight[k], axes=([-2], [0])))
+        return np.stack(out, axis=-2)
+
+    def vertex_mask(self, prefixes: str | tuple[str, ...], side: str | None = None) -> np.ndarray:
+        """(V,) bool: vertices whose dominant bone name starts with ``prefixes`` (and ends with ``.{side}``)."""
+        key = (prefixes, side)
+        if key not in self._masks:
+            mask = np.char.startswith(self._dominant_names, prefixes if isinstance(prefixes, str) else prefixes[0])
+            for prefix in prefixes[1:] if not isinstance(prefixes, str) else ():
+                mask |= np.char.startswith(self._dominant_names, prefix)
+            if side is not None:
+                mask &= np.char.endswith(self._dominant_names, f".{side}")
+            self._masks[key] = mask
+        return self._masks[key]
 
     def _threads(self):
         import contextlib

@@ -90,39 +90,37 @@ def body_regions(body, rest_vertices: np.ndarray, rest_bone_heads: np.ndarray) -
         1 elbow, 2 wrist, >2 hand), ``leg`` (0 hip, 1 knee, 2 ankle, >2 foot), ``z`` and ``y`` of the vertex, plus
         scalar landmarks ``hip_z``, ``clav_z``, ``eye_z``, ``eye_y``, ``ear_z``, ``ankle_z``.
     """
-    names = np.asarray(body.bone_names)
-    dom_names = names[body.dominant_bone]
     v = rest_vertices
-    h = {n: rest_bone_heads[body.bone(n)] for n in body.bone_names}
+    h = {n: rest_bone_heads[body.bone(n)] for n in ("upperleg01.L", "upperleg01.R", "clavicle.L", "clavicle.R",
+                                                    "spine02", "foot.L", "foot.R")}  # fmt: skip
     part = np.full(len(v), 2, np.int8)
-    starts = np.char.startswith
-    part[np.isin(dom_names, ["head", "neck03"])] = 0
-    part[np.isin(dom_names, ["neck01", "neck02"])] = 1
-    part[starts(dom_names, "eye")] = 6
+    mask = body.vertex_mask
+    part[mask(("head", "neck03"))] = 0
+    part[mask(("neck01", "neck02"))] = 1
+    part[mask("eye")] = 6
     arm = np.full(len(v), -1.0, np.float32)
     leg = np.full(len(v), -1.0, np.float32)
     for s in ("L", "R"):
-        sh, el, wr = h[f"upperarm01.{s}"], h[f"lowerarm01.{s}"], h[f"wrist.{s}"]
-        hip, kn, an = h[f"upperleg01.{s}"], h[f"lowerleg01.{s}"], h[f"foot.{s}"]
-        side = np.char.endswith(dom_names, f".{s}")
-        upper = side & starts(dom_names, "upperarm")
-        lower = side & starts(dom_names, "lowerarm")
-        hand = side & (starts(dom_names, "wrist") | starts(dom_names, "finger") | starts(dom_names, "metacarpal"))
+        sh, el, wr = (rest_bone_heads[body.bone(f"{n}.{s}")] for n in ("upperarm01", "lowerarm01", "wrist"))
+        hip, kn, an = (rest_bone_heads[body.bone(f"{n}.{s}")] for n in ("upperleg01", "lowerleg01", "foot"))
+        upper = mask("upperarm", s)
+        lower = mask("lowerarm", s)
+        hand = mask(("wrist", "finger", "metacarpal"), s)
         part[upper | lower | hand] = 3
         arm[upper] = _projection(v[upper], sh, el)
         arm[lower] = 1 + _projection(v[lower], el, wr)
         arm[hand] = 2.5
-        thigh = side & starts(dom_names, "upperleg")
-        shin = side & starts(dom_names, "lowerleg")
-        foot = side & (starts(dom_names, "foot") | starts(dom_names, "toe"))
+        thigh = mask("upperleg", s)
+        shin = mask("lowerleg", s)
+        foot = mask(("foot", "toe"), s)
         part[thigh | shin] = 4
         part[foot] = 5
         leg[thigh] = _projection(v[thigh], hip, kn)
         leg[shin] = 1 + _projection(v[shin], kn, an)
         leg[foot] = 2.5
-    kp = np.einsum("kv,vd->kd", body.keypoint_weights, v)
-    eye = 0.5 * (kp[body.keypoint("left_eye")] + kp[body.keypoint("right_eye")])
-    ear = 0.5 * (kp[body.keypoint("left_ear")] + kp[body.keypoint("right_ear")])
+    kp = body.keypoints(v, ("left_eye", "right_eye", "left_ear", "right_ear"))
+    eye = 0.5 * (kp[0] + kp[1])
+    ear = 0.5 * (kp[2] + kp[3])
     return {
         "part": part,
         "arm": arm,

@@ -4,10 +4,11 @@ Every joint is a fixed linear combination of posed bone heads and posed mesh ver
 surface and costs one small matrix product per body. The choice for each joint is documented in
 :data:`JOINT_DEFINITIONS` (also rendered as the table in ``docs/bodies.md``).
 
-Two joint conventions differ from anatomy and are followed on purpose, so synthetic labels match the benchmarks:
-Human3.6M's ``Nose`` is its mocap skeleton's *head pivot* (top of the neck, about 120 mm above the thorax joint), and its
-``Head`` is the skeleton's head end-site, about 115 mm above that pivot, well below the crown. MuCo/MPI-INF-3DHP's
-``Head_top`` is the crown and its ``Head`` is the head centre.
+Two Human3.6M joints have no anatomical landmark and are placed to reproduce the dataset skeleton's segment lengths:
+``Nose`` is its mocap skeleton's head joint (top of the neck, about 120 mm above the thorax joint ``Neck``), and
+``Head`` is the skeleton's head end-site, about 115 mm higher (forehead height, below the crown). MuCo/MPI-INF-3DHP's
+``Head_top`` is the crown and its ``Head`` is the head centre. Knees use Anny's knee surface keypoint rather than the
+rig's knee pivot, which sits about 25 mm too high (Anny's thighs would be ~8 % short and its shanks ~5 % long).
 """
 
 from __future__ import annotations
@@ -52,7 +53,10 @@ def _sided(side: str) -> dict[str, tuple[list[_Term], str]]:
     s = side
     return {
         f"{s}_Hip": (_bone(f"upperleg01.{s}"), f"head of upperleg01.{s} (hip joint centre)"),
-        f"{s}_Knee": (_bone(f"lowerleg01.{s}"), f"head of lowerleg01.{s} (knee pivot)"),
+        f"{s}_Knee": (
+            [("keypoint", f"{'left' if s == 'L' else 'right'}_knee", 1.0)],
+            "Anny's knee surface keypoint (vertex average; ~25 mm below the rig's knee pivot, which sits high)",
+        ),
         f"{s}_Ankle": (_bone(f"foot.{s}"), f"head of foot.{s} (ankle pivot)"),
         f"{s}_Shoulder": (_bone(f"upperarm01.{s}"), f"head of upperarm01.{s} (glenohumeral joint)"),
         f"{s}_Elbow": (_bone(f"lowerarm01.{s}"), f"head of lowerarm01.{s} (elbow pivot)"),
@@ -74,10 +78,13 @@ JOINT_DEFINITIONS: dict[str, dict[str, tuple[list[_Term], str]]] = {
         **_COMMON,
         "Torso": (_bone("spine02"), "head of spine02 (mid spine, ~250 mm above the pelvis)"),
         "Neck": (_THORAX_BASE, "midpoint of the clavicle heads (sternoclavicular joints: the H36M skeleton's neck)"),
-        "Nose": (_bone("head"), "head of the `head` bone (C1, the head pivot: H36M's mocap 'Head' joint)"),
+        "Nose": (
+            _mid(("bone", "neck02"), ("bone", "neck03")),
+            "midpoint of the neck02 and neck03 heads (top of the neck: H36M's mocap head joint, ~120 mm above Neck)",
+        ),
         "Head": (
-            [("keypoint", "left_ear", 0.25), ("keypoint", "right_ear", 0.25), ("crown", None, 0.5)],
-            "midpoint of the ear centre and the crown (H36M's head end-site, below the crown)",
+            [("keypoint", "left_ear", 0.325), ("keypoint", "right_ear", 0.325), ("crown", None, 0.35)],
+            "a third of the way from the ear centre to the crown (H36M's head end-site, forehead height)",
         ),
         "Thorax": (
             [("bone", "upperarm01.L", 0.5), ("bone", "upperarm01.R", 0.5)],
@@ -130,8 +137,8 @@ class JointRegressor:
 
     def __call__(self, bone_heads: np.ndarray, vertices: np.ndarray) -> np.ndarray:
         """Joints from posed bone heads (..., 104, 3) and vertices (..., V, 3) -> (..., J, 3), same frame and unit."""
-        bones = np.einsum("kj,...jd->...kd", self.bone_weights, bone_heads)
-        verts = np.einsum("kv,...vd->...kd", self.vertex_weights, vertices[..., self.vertex_index, :])
+        bones = self.bone_weights @ np.asarray(bone_heads, np.float32)
+        verts = self.vertex_weights @ np.asarray(vertices[..., self.vertex_index, :], np.float32)
         return (bones + verts).astype(np.float32)
 
 

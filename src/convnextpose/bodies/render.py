@@ -54,23 +54,36 @@ def rasterize(points_img: np.ndarray, faces: np.ndarray, width: int, height: int
     Returns:
         :class:`Fragments` of the nearest surface at each covered pixel centre.
     """
-    tri = np.asarray(points_img, np.float64)[faces]  # (F, 3, 3)
-    x, y, z = tri[..., 0], tri[..., 1], tri[..., 2]
-    area = (x[:, 1] - x[:, 0]) * (y[:, 2] - y[:, 0]) - (x[:, 2] - x[:, 0]) * (y[:, 1] - y[:, 0])
-    xmin = np.maximum(np.ceil(x.min(1)), 0)
-    xmax = np.minimum(np.floor(x.max(1)), width - 1)
-    ymin = np.maximum(np.ceil(y.min(1)), 0)
-    ymax = np.minimum(np.floor(y.max(1)), height - 1)
+    pts = np.asarray(points_img)
+    # Cheap float32 culling first (back faces, behind the camera, outside the image), exact maths on the rest.
+    # Reductions over the 3 corners are written out: NumPy's axis-1 min/max over 3 items is slow.
+    p32 = pts.astype(np.float32)
+    c0, c1, c2 = p32[faces[:, 0]], p32[faces[:, 1]], p32[faces[:, 2]]
+    area32 = (c1[:, 0] - c0[:, 0]) * (c2[:, 1] - c0[:, 1]) - (c2[:, 0] - c0[:, 0]) * (c1[:, 1] - c0[:, 1])
+    lo = np.minimum(np.minimum(c0, c1), c2)
+    hi = np.maximum(np.maximum(c0, c1), c2)
     # With y pointing down, a face seen from its outside has a negative signed area.
-    keep = (z.min(1) > near) & (area < -1e-12) & (xmin <= xmax) & (ymin <= ymax)
+    keep = (area32 < 0) & (lo[:, 2] > near)
+    keep &= (hi[:, 0] >= 0) & (lo[:, 0] <= width - 1) & (hi[:, 1] >= 0) & (lo[:, 1] <= height - 1)
     idx = np.flatnonzero(keep)
     empty = Fragments(
         np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 3), np.float32), np.zeros(0, np.float32)
     )
     if len(idx) == 0:
         return empty
-    x, y, z, area = x[idx], y[idx], z[idx], area[idx]
-    xmin, xmax, ymin, ymax = xmin[idx], xmax[idx], ymin[idx], ymax[idx]
+    tri = np.asarray(pts, np.float64)[faces[idx]]  # (F', 3, 3)
+    x, y, z = tri[..., 0], tri[..., 1], tri[..., 2]
+    area = (x[:, 1] - x[:, 0]) * (y[:, 2] - y[:, 0]) - (x[:, 2] - x[:, 0]) * (y[:, 1] - y[:, 0])
+    xmin = np.maximum(np.ceil(np.minimum(np.minimum(x[:, 0], x[:, 1]), x[:, 2])), 0)
+    xmax = np.minimum(np.floor(np.maximum(np.maximum(x[:, 0], x[:, 1]), x[:, 2])), width - 1)
+    ymin = np.maximum(np.ceil(np.minimum(np.minimum(y[:, 0], y[:, 1]), y[:, 2])), 0)
+    ymax = np.minimum(np.floor(np.maximum(np.maximum(y[:, 0], y[:, 1]), y[:, 2])), height - 1)
+    ok = (area < -1e-12) & (xmin <= xmax) & (ymin <= ymax)
+    if not ok.all():
+        idx, x, y, z, area = idx[ok], x[ok], y[ok], z[ok], area[ok]
+        xmin, xmax, ymin, ymax = xmin[ok], xmax[ok], ymin[ok], ymax[ok]
+    if len(idx) == 0:
+        return empty
     # Barycentric weight i is linear in the pixel: w_i = A_i px + B_i py + C_i (edge opposite vertex i). Candidates
     # are evaluated in float32 relative to each face's box corner, with the offset folded into C in float64.
     j, k = [1, 2, 0], [2, 0, 1]
@@ -109,7 +122,7 @@ def rasterize(points_img: np.ndarray, faces: np.ndarray, width: int, height: int
     local = np.concatenate(face_all)
     w = np.concatenate(w_all)
     wz = w * inv_z[local]
-    depth = 1.0 / wz.sum(1)
+    depth = 1.0 / (wz[:, 0] + wz[:, 1] + wz[:, 2])
     bary = wz * depth[:, None]
     zbuf = np.full(width * height, np.inf, np.float32)
     np.minimum.at(zbuf, pix, depth)
@@ -124,14 +137,16 @@ def rasterize(points_img: np.ndarray, faces: np.ndarray, width: int, height: int
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(N, 3) unit area-weighted vertex normals of a mesh with counter-clockwise outward faces."""
-    v = np.asarray(vertices, np.float64)
-    fn = np.cross(v[faces[:, 1]] - v[faces[:, 0]], v[faces[:, 2]] - v[faces[:, 0]])
+    """(N, 3) float32 unit area-weighted vertex normals of a mesh with counter-clockwise outward faces."""
+    v = np.asarray(vertices, np.float32)
+    e1 = v[faces[:, 1]] - v[faces[:, 0]]
+    e2 = v[faces[:, 2]] - v[faces[:, 0]]
+    fn = np.cross(e1, e2)
     normals = np.zeros_like(v)
-    for corner in range(3):
-        for axis in range(3):
-            normals[:, axis] += np.bincount(faces[:, corner], weights=fn[:, axis], minlength=len(v))
-    return (normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    flat = faces.ravel()
+    for axis in range(3):
+        normals[:, axis] = np.bincount(flat, weights=np.repeat(fn[:, axis], 3), minlength=len(v))
+    return normals / np.maximum(np.sqrt(np.einsum("ij,ij->i", normals, normals)), 1e-12)[:, None]
 
 
 def interpolate(values: np.ndarray, faces: np.ndarray, frags: Fragments) -> np.ndarray:
@@ -303,9 +318,11 @@ def ray_box(origin: np.ndarray, dirs_local: np.ndarray, half: np.ndarray) -> tup
         t1 = (half[None] - origin[None]) * inv
     t_near = np.nan_to_num(np.minimum(t0, t1), nan=-np.inf)
     t_far = np.nan_to_num(np.maximum(t0, t1), nan=np.inf)
-    entry = t_near.max(1)
-    axis = t_near.argmax(1)
-    hit = (entry <= t_far.min(1)) & (entry > 0)
+    # Written-out reductions over the 3 axes (NumPy's axis-1 reductions over 3 items are slow).
+    entry = np.maximum(np.maximum(t_near[:, 0], t_near[:, 1]), t_near[:, 2])
+    axis = np.where(t_near[:, 0] == entry, 0, np.where(t_near[:, 1] == entry, 1, 2))
+    exit_ = np.minimum(np.minimum(t_far[:, 0], t_far[:, 1]), t_far[:, 2])
+    hit = (entry <= exit_) & (entry > 0)
     return np.where(hit, entry, np.inf), axis
 
 
@@ -423,6 +440,10 @@ def _box_pixels(camera: Camera, box: Box) -> np.ndarray | None:
 def cast_background(camera: Camera, planes: list[Plane], boxes: list[Box]) -> dict[str, np.ndarray]:
     """Ray-cast every pixel against the planes and boxes.
 
+    A pixel's ray is ``R^T ((x - cx) / fx, (y - cy) / fy, 1)``, so its dot product with any fixed vector is affine in
+    the pixel coordinates: plane depths and texture coordinates are evaluated as separable affine grids, and 3D rays
+    are only built for the pixels that may see a box.
+
     Returns:
         dict with ``depth`` (H*W,) float32 mm (inf where nothing is hit), ``albedo`` (H*W, 3) linear RGB,
         ``normal_id`` (H*W,) int32 row of ``normal_table`` (N, 3) (world normals), ``kind`` (H*W,) int8 (-1 nothing,
@@ -430,18 +451,22 @@ def cast_background(camera: Camera, planes: list[Plane], boxes: list[Box]) -> di
     """
     f32 = np.float32
     w, h = camera.width, camera.height
-    rot = camera.rotation.astype(f32)
-    # World ray directions R^T d with d = ((x - cx) / fx, (y - cy) / fy, 1): the distance along them is camera depth.
+    rot = camera.rotation
     dx = ((np.arange(w) - camera.princpt[0]) / camera.focal[0]).astype(f32)
     dy = ((np.arange(h) - camera.princpt[1]) / camera.focal[1]).astype(f32)
-    rays = (dy[:, None, None] * rot[1] + dx[None, :, None] * rot[0] + rot[2]).reshape(-1, 3)
-    ray_len2 = (dy[:, None] ** 2 + dx[None, :] ** 2 + 1).reshape(-1)
     origin = camera.position
+
+    def dot_grid(vec: np.ndarray) -> np.ndarray:
+        """(H*W,) ray . vec for a world vector."""
+        a = (rot @ np.asarray(vec, np.float64)).astype(f32)  # components along the camera axes
+        return (dy[:, None] * a[1] + (dx[None, :] * a[0] + a[2])).reshape(-1)
+
+    ray_len2 = (dy[:, None] ** 2 + (dx[None, :] ** 2 + 1)).reshape(-1)
     depth = np.full(w * h, np.inf, f32)
     cosine = np.ones(w * h, f32)  # |ray . normal| of the hit surface (unnormalised ray)
     owner = np.full(w * h, -1, np.int32)
     for k, plane in enumerate(planes):
-        denom = rays @ plane.normal.astype(f32)
+        denom = dot_grid(plane.normal)
         num = f32(plane.offset - origin @ plane.normal)
         s = np.full(w * h, np.inf, f32)
         np.divide(num, denom, out=s, where=np.abs(denom) > 1e-9)
@@ -452,9 +477,11 @@ def cast_background(camera: Camera, planes: list[Plane], boxes: list[Box]) -> di
         sel = _box_pixels(camera, box)
         if sel is None:
             continue
+        ys, xs = np.divmod(sel, w)
+        rays = (dy[ys, None] * rot[1] + dx[xs, None] * rot[0] + rot[2]).astype(np.float64)
         brot = box.rotation
         o_local = brot.T @ (origin - box.center)
-        d_local = rays[sel].astype(np.float64) @ brot
+        d_local = rays @ brot
         s, axis = ray_box(o_local, d_local, box.half)
         better = s < depth[sel]
         idx = sel[better]
@@ -474,17 +501,20 @@ def cast_background(camera: Camera, planes: list[Plane], boxes: list[Box]) -> di
         if len(sel) == 0:
             continue
         d = depth[sel]
-        points = origin.astype(f32) + rays[sel] * d[:, None]
         # A pixel's footprint on the surface: depth x |ray|^2 / (f |ray . n|).
         foot = d * ray_len2[sel] * inv_f / np.maximum(cosine[sel], 0.05 * np.sqrt(ray_len2[sel]))
-        st = (points - plane.origin.astype(f32)) @ plane.axes.astype(f32).T
-        col = plane.texture.sample(st[:, 0], st[:, 1], foot, clamp_t=plane.clamp_t)
+        base = (origin - plane.origin) @ plane.axes.T
+        st = [f32(base[i]) + d * dot_grid(plane.axes[i])[sel] for i in range(2)]
+        col = plane.texture.sample(st[0], st[1], foot, clamp_t=plane.clamp_t)
         albedo[sel] = col * (plane.tint if plane.tint is not None else 1.0)
         normal_id[sel] = k
         is_floor = plane.normal[2] > 0.9
         kind[sel] = 0 if is_floor else 1
         if is_floor:
-            floor_pixels, floor_points = sel, points
+            floor_pixels = sel
+            floor_points = np.stack(
+                [f32(origin[i]) + d * dot_grid(np.eye(3)[i])[sel] for i in range(2)] + [np.zeros_like(d)], axis=1
+            )
     for b, idx, axis, o_local, d_local, s in box_hits:
         keep = owner[idx] == len(planes) + b
         idx, axis, d_local, s = idx[keep], axis[keep], d_local[keep], s[keep]
@@ -542,7 +572,7 @@ def capsule_shadow(points: np.ndarray, capsules: list[Capsule], light_dir: np.nd
             pb = b[:2] - direction[:2] * b[2] / direction[2]
             top = max(a[2], b[2])
             reach = cap.radius * 1.5 + 0.1 * top + 30 if kind == "key" else cap.radius + 0.6 * min(a[2], b[2]) + 20
-            if kind == "ao" and min(a[2], b[2]) > 1000:
+            if kind == "ao" and min(a[2], b[2]) > 600:  # the contact shadow has faded below 10 % by then
                 continue
             lo, hi = np.minimum(pa, pb) - reach, np.maximum(pa, pb) + reach
             jobs.append((kind, pa, pb, a[2], b[2], cap.radius, lo, hi))
@@ -633,30 +663,32 @@ def sample_degradation(rng: np.random.Generator, strength: float = 1.0) -> Degra
 
 def degrade(rgb: np.ndarray, deg: Degradation) -> np.ndarray:
     """Apply exposure, white balance, vignetting, blur, motion blur, sensor noise and JPEG to (H, W, 3) uint8."""
-    gain = (np.float32(deg.exposure) * np.asarray(deg.white_balance, np.float32) / 255.0).astype(np.float32)
-    img = np.clip(rgb.astype(np.float32) * gain, 0, 1)
-    if abs(deg.gamma - 1.0) > 1e-3:
-        img = img ** np.float32(deg.gamma)
-    h, w = img.shape[:2]
-    if deg.vignette > 0:
-        xx = ((np.arange(w, dtype=np.float32) - w / 2) / (w / 2)) ** 2
-        yy = ((np.arange(h, dtype=np.float32) - h / 2) / (h / 2)) ** 2
-        img *= (1 - np.float32(deg.vignette) * np.clip((yy[:, None] + xx[None]) / 2, 0, 1))[..., None]
+    # Exposure, white balance and gamma are one lookup table per channel.
+    levels = np.arange(256, dtype=np.float32)[:, None] / 255.0
+    lut = np.clip(levels * deg.exposure * np.asarray(deg.white_balance, np.float32), 0, 1) ** deg.gamma
+    out = cv2.LUT(np.ascontiguousarray(rgb), np.clip(lut * 255 + 0.5, 0, 255).astype(np.uint8)[None])
+    h, w = out.shape[:2]
     if deg.blur_sigma > 0:
-        img = cv2.GaussianBlur(img, (0, 0), deg.blur_sigma)
+        out = cv2.GaussianBlur(out, (0, 0), deg.blur_sigma)
     if deg.motion_length >= 2:
         k = int(round(deg.motion_length)) | 1
         kernel = np.zeros((k, k), np.float32)
         kernel[k // 2] = 1.0
         rot = cv2.getRotationMatrix2D(((k - 1) / 2, (k - 1) / 2), deg.motion_angle, 1.0)
         kernel = cv2.warpAffine(kernel, rot, (k, k))
-        img = cv2.filter2D(img, -1, kernel / max(kernel.sum(), 1e-6))
-    if deg.noise_sigma > 0:
-        rng = np.random.default_rng(deg.seed)
-        # Signal-dependent (shot) plus constant (read) noise.
-        sigma = np.float32(deg.noise_sigma / 255.0) * np.sqrt(0.3 + img)
-        img = img + rng.standard_normal(img.shape, dtype=np.float32) * sigma
-    out = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+        out = cv2.filter2D(out, -1, kernel / max(kernel.sum(), 1e-6))
+    if deg.vignette > 0 or deg.noise_sigma > 0:
+        img = out.astype(np.float32)
+        if deg.vignette > 0:
+            xx = ((np.arange(w, dtype=np.float32) - w / 2) / (w / 2)) ** 2
+            yy = ((np.arange(h, dtype=np.float32) - h / 2) / (h / 2)) ** 2
+            img *= (1 - np.float32(deg.vignette) * np.clip((yy[:, None] + xx[None]) / 2, 0, 1))[..., None]
+        if deg.noise_sigma > 0:
+            rng = np.random.default_rng(deg.seed)
+            # Signal-dependent (shot) plus constant (read) noise, in 8-bit levels.
+            sigma = np.float32(deg.noise_sigma) * np.sqrt(0.3 + img * np.float32(1 / 255))
+            img += rng.standard_normal(img.shape, dtype=np.float32) * sigma
+        out = np.clip(img + 0.5, 0, 255).astype(np.uint8)
     if deg.jpeg_quality:
         ok, buf = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, deg.jpeg_quality])
         if ok:

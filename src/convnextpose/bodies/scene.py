@@ -169,9 +169,16 @@ class RenderResult:
 
 
 def _project_box(camera: Camera, points_world: np.ndarray) -> np.ndarray:
-    uv = camera.project(camera.world2cam(points_world))
-    lo, hi = uv[:, :2].min(0), uv[:, :2].max(0)
-    return np.array([lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]], np.float32)
+    """Tight (x, y, w, h) box of points projected by ``camera`` (all points in front of it)."""
+    rot = camera.rotation.astype(np.float32)
+    p = np.asarray(points_world, np.float32) @ rot.T + camera.translation.astype(np.float32)
+    inv_z = 1.0 / np.maximum(p[:, 2], 1e-3)
+    u = p[:, 0] * inv_z
+    v = p[:, 1] * inv_z
+    (fx, fy), (cx, cy) = camera.focal, camera.princpt
+    x0, x1 = u.min() * fx + cx, u.max() * fx + cx
+    y0, y1 = v.min() * fy + cy, v.max() * fy + cy
+    return np.array([x0, y0, x1 - x0, y1 - y0], np.float32)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -336,7 +343,7 @@ class AnnyScene:
         self.age_range = age_range
         self.pose_variation = pose_variation
         self.batch_size = batch_size
-        self.textures = T.TexturePool(np.random.default_rng(self.rng.integers(2**62)))
+        self.textures = T.TexturePool(np.random.default_rng(self.rng.integers(2**62)), per_kind=4)
         self.regressors = {"h36m": JointRegressor(self.body, "human36m"), "muco": JointRegressor(self.body, "muco")}
         self._crown = crown_vertices(self.body)
         self._pool: list[Person] = []
@@ -344,14 +351,13 @@ class AnnyScene:
 
     # -- people ------------------------------------------------------------------------------------------------------
     def _make_contact_masks(self) -> dict[str, np.ndarray]:
-        names = np.asarray(self.body.bone_names)[self.body.dominant_bone]
-        starts = np.char.startswith
+        mask = self.body.vertex_mask
         return {
-            "feet": starts(names, "foot") | starts(names, "toe"),
-            "hands": starts(names, "finger") | starts(names, "metacarpal") | starts(names, "wrist"),
-            "elbows": starts(names, "lowerarm01"),
-            "knees": starts(names, "lowerleg01"),
-            "seat": starts(names, "upperleg01") | starts(names, "pelvis"),
+            "feet": mask(("foot", "toe")),
+            "hands": mask(("finger", "metacarpal", "wrist")),
+            "elbows": mask("lowerarm01"),
+            "knees": mask("lowerleg01"),
+            "seat": mask(("upperleg01", "pelvis")),
         }
 
     def random_pose_names(self, n: int) -> list[str]:
@@ -434,13 +440,9 @@ class AnnyScene:
 
     def _segments_from(self, heads: np.ndarray, verts: np.ndarray) -> np.ndarray:
         crown = verts[..., self._crown, :].mean(-2)
-        kp = self.body.keypoint_weights
-        names = self.body.keypoint_names
-        toes = []
-        for side in ("left", "right"):
-            w = 0.5 * (kp[names.index(f"{side}_big_toe")] + kp[names.index(f"{side}_small_toe")])
-            toes.append(np.einsum("v,...vd->...d", w, verts))
-        return P.capsule_segments(heads, self.body.bone_names, crown, np.stack(toes, axis=-2))
+        kp = self.body.keypoints(verts, ("left_big_toe", "left_small_toe", "right_big_toe", "right_small_toe"))
+        toes = np.stack([kp[..., :2, :].mean(-2), kp[..., 2:, :].mean(-2)], axis=-2)
+        return P.capsule_segments(heads, self.body.bone_names, crown, toes)
 
     def _segments(self, batch: BodyBatch) -> np.ndarray:
         return self._segments_from(batch.bone_heads, batch.vertices)
@@ -640,8 +642,7 @@ class AnnyScene:
             if not p.seat:
                 continue
             # The seat top sits under the lowest buttock/thigh vertex near the hips.
-            names = np.asarray(self.body.bone_names)[self.body.dominant_bone]
-            seat_v = p.vertices[np.char.startswith(names, "upperleg01") | np.char.startswith(names, "pelvis")]
+            seat_v = p.vertices[self.body.vertex_mask(("upperleg01", "pelvis"))]
             hips = p.joints_h36m[[1, 4]]
             centre = hips.mean(0)
             near = np.linalg.norm(seat_v[:, :2] - centre[:2], axis=1) < 200
@@ -681,11 +682,17 @@ class AnnyScene:
                 clear_walls = all(
                     (pl.normal[:2] @ pos - pl.offset) > radius + 50 for pl in planes if abs(pl.normal[2]) < 0.5
                 )
-                between = (pos - cam_xy) @ (group - cam_xy) < np.linalg.norm(group - cam_xy) ** 2
-                if clear_people and clear_cam and clear_walls and (not between or rng.random() < 0.25):
+                along = (pos - cam_xy) @ (group - cam_xy) / max(np.linalg.norm(group - cam_xy), 1e-6)
+                between = along < np.linalg.norm(group - cam_xy)
+                if between and (along < 1500 or rng.random() > 0.25):
+                    continue
+                if clear_people and clear_cam and clear_walls:
                     break
             else:
                 continue
+            if between:  # an occluder between the camera and the people stays low: it hides legs, not everyone
+                kind = "crate" if kind in ("cabinet", "shelf") else kind
+                half[2] = min(half[2], rng.uniform(150, 400))
             tex = self.textures.get("furniture", T.furniture)
             tint = np.exp(rng.normal(0, 0.1, 3)).astype(np.float32)
             yaw = rng.uniform(0, 180)

@@ -206,13 +206,13 @@ def furniture(rng: np.random.Generator, size: int = 256) -> Texture:
         tex = wood_planks(rng, size)
         return Texture(tex.image, tex.size_mm * 0.5)
     if kind == "fabric":
-        base = _hsv(rng.uniform(0, 1), rng.uniform(0.1, 0.7), rng.uniform(0.15, 0.8))
+        base = _hsv(rng.uniform(0, 1), rng.uniform(0.05, 0.45), rng.uniform(0.15, 0.8))
         yy, xx = np.mgrid[0:size, 0:size]
         weave = 0.9 + 0.1 * ((xx // 2 + yy // 2) % 2)
         img = base[None, None] * (weave * (0.85 + 0.3 * fbm(rng, size, 8, 3)))[..., None]
         return _finish(img, rng.uniform(300, 600))
     v = rng.uniform(0.25, 0.9)
-    base = _hsv(rng.uniform(0, 1), rng.uniform(0, 0.5 if kind == "painted" else 0.08), v)
+    base = _hsv(rng.uniform(0, 1), rng.uniform(0, 0.3 if kind == "painted" else 0.08), v)
     img = base[None, None] * (0.92 + 0.12 * fbm(rng, size, 4, 4))[..., None]
     return _finish(img, rng.uniform(500, 1500))
 
