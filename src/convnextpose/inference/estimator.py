@@ -321,7 +321,6 @@ class PoseEstimator:
 
     def _run(self, jobs: list[_Job]) -> list[Poses]:
         """Crop every job's people, run the network in batches, decode, and build the results."""
-        height, width = self.input_size
         owners = [(j, k) for j, job in enumerate(jobs) if job.error is None for k in range(len(job.boxes))]
         joints_hm = np.zeros((len(owners), self.spec.num_joints, 3), dtype=np.float32)
         confidence = np.zeros((len(owners), self.spec.num_joints), dtype=np.float32)
