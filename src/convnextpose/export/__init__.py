@@ -1,18 +1,22 @@
 """Export and inference-speed rewrites: fused batch norm, ONNX (FP32 and INT8), TorchScript, TFLite.
 
-Only :mod:`.fuse` is imported eagerly; the exporters import their optional dependencies
-(onnx, onnxruntime, litert-torch) when called.
+The exporters import their optional dependencies (onnx, onnxruntime, litert-torch) when called,
+with an install hint if they are missing.
 """
 
 from __future__ import annotations
 
 from .fuse import count_batchnorms, fuse_model, optimize_model
-from .onnx_export import ExportReport, export_onnx, quantize_onnx, verify_onnx
-from .tflite_export import export_tflite
+from .graph import PoseGraph, soft_argmax_with_confidence
+from .onnx_export import ExportReport, compare_onnx_models, export_onnx, quantize_onnx, verify_onnx
+from .tflite_export import TFLiteRunner, export_tflite
 from .torchscript_export import export_torchscript
 
 __all__ = [
     "ExportReport",
+    "PoseGraph",
+    "TFLiteRunner",
+    "compare_onnx_models",
     "count_batchnorms",
     "export_onnx",
     "export_tflite",
@@ -20,5 +24,6 @@ __all__ = [
     "fuse_model",
     "optimize_model",
     "quantize_onnx",
+    "soft_argmax_with_confidence",
     "verify_onnx",
 ]
