@@ -216,3 +216,22 @@ def test_non_finite_loss_raises_with_values(tmp_path):
     trainer = Trainer(tiny_cfg(tmp_path, **{"train.end_epoch": 1}), train_samples=samples, joint_set="human36m")
     with pytest.raises(FloatingPointError, match=r"non-finite training loss \{'coord': nan\}"):
         trainer.fit()
+
+
+def test_test_epoch_specs(tmp_path):
+    from convnextpose.engine.snapshots import resolve_test_checkpoints
+
+    dump = tmp_path / "model_dump"
+    dump.mkdir()
+    for epoch in (20, 21, 22):
+        (dump / f"snapshot_{epoch}.pth.tar").write_bytes(b"x")
+    assert [e for e, _ in resolve_test_checkpoints(dump, "20-21")] == [20, 21]
+    assert [e for e, _ in resolve_test_checkpoints(dump, "20,22")] == [20, 22]
+    assert resolve_test_checkpoints(dump, "snapshot_21.pth.tar") == [(21, dump / "snapshot_21.pth.tar")]
+    elsewhere = tmp_path / "release.pth.tar"
+    elsewhere.write_bytes(b"x")
+    assert resolve_test_checkpoints(dump, str(elsewhere)) == [(None, elsewhere)]
+    with pytest.raises(FileNotFoundError, match=r"no snapshot for epoch 23.*\[20, 21, 22\]"):
+        resolve_test_checkpoints(dump, "22-23")
+    with pytest.raises(FileNotFoundError, match="neither a checkpoint file nor an epoch"):
+        resolve_test_checkpoints(dump, "latest.pth")

@@ -66,7 +66,7 @@ def find_latest_snapshot(model_dump: str | os.PathLike) -> tuple[Path, dict[str,
 
 
 def resolve_test_checkpoints(model_dump: str | os.PathLike, spec: str | os.PathLike) -> list[tuple[int | None, Path]]:
-    """What ``--test-epoch`` names: an existing file, or epochs ``20``, ``20-21``, ``20,22`` of this run.
+    """What ``--test-epoch`` names: a file (a path, or a name in ``model_dump``), or epochs ``20``, ``20-21``, ``20,22``.
 
     Returns:
         (epoch or None for a path, path) pairs, in the order given.
@@ -76,6 +76,9 @@ def resolve_test_checkpoints(model_dump: str | os.PathLike, spec: str | os.PathL
     """
     if Path(spec).is_file():
         return [(None, Path(spec))]
+    if (Path(model_dump) / str(spec)).is_file():  # a file name inside this run's model_dump/
+        match = SNAPSHOT_PATTERN.match(Path(str(spec)).name)
+        return [(int(match.group(1)) if match else None, Path(model_dump) / str(spec))]
     from ..cli._args import parse_int_range
 
     try:

@@ -150,6 +150,9 @@ class Trainer:
             local = int(os.environ.get("LOCAL_WORLD_SIZE", self.world_size))
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
         self.is_main = self.rank == 0
+        if not self.is_main:
+            # Only rank 0 speaks; the others still report warnings and errors.
+            logging.getLogger("convnextpose").setLevel(logging.WARNING)
         self.run_dir = cfg.run_dir
         self.log_dir = self.run_dir / "log"
         self.model_dump = self.run_dir / "model_dump"
