@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from conftest import shared_path
 
+from conftest import shared_path
 from convnextpose.geometry import crop_transform
 from convnextpose.image import ImageError, as_rgb, decode_image_bytes, normalize_crops, read_image, warp_crops
 
