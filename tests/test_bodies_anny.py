@@ -6,6 +6,8 @@ takes about 20-30 s on 2 CPU cores.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -158,6 +160,8 @@ def test_rendered_depth_agrees_with_joint_depth(scene):
     assert np.median(gap) < 150, gap
     assert result.masks[0, v, u].mean() > 0.6
     np.testing.assert_allclose(result.joints_cam_h36m[0, :, 2], j[:, 2], rtol=1e-6)
+    record = json.loads(json.dumps(result.to_dict()))
+    assert len(record["people"]) == 1 and len(record["people"][0]["joints_cam_muco"]) == 21
     x, y, w, h = result.bboxes[0]
     ys, xs = np.nonzero(result.masks[0])
     assert xs.min() >= x - 2 and xs.max() <= x + w + 2 and ys.min() >= y - 2 and ys.max() <= y + h + 2

@@ -207,3 +207,18 @@ def test_degradations_change_the_image_but_keep_its_shape():
     assert np.array_equal(degrade(img, deg), out)  # deterministic for a given degradation
     none = sample_degradation(rng, 0.0)
     assert np.array_equal(degrade(img, none), img)
+
+
+def test_prune_cache_keeps_the_compact_model(tmp_path):
+    from convnextpose.bodies import prune_anny_cache
+
+    folder = tmp_path / "v14"
+    folder.mkdir()
+    for name, size in (("build_compact_model_data_a", 3), ("build_model_data_b", 5), ("load_data_c", 7)):
+        (folder / f"{name}.safetensors").write_bytes(b"x" * size)
+    assert prune_anny_cache(tmp_path) == 12
+    assert [p.name for p in folder.iterdir()] == ["build_compact_model_data_a.safetensors"]
+    other = tmp_path / "v13"
+    other.mkdir()
+    (other / "load_data_d.safetensors").write_bytes(b"x")
+    assert prune_anny_cache(tmp_path) == 0  # nothing is deleted where no compact model exists

@@ -11,7 +11,7 @@ Entry points for the synthetic-data generator::
 Submodules import ``anny`` only inside functions, so importing this package never needs it.
 """
 
-from .anny_model import INSTALL_HINT, AnnyBody, anny_cache_dir, load_anny
+from .anny_model import INSTALL_HINT, AnnyBody, anny_cache_dir, load_anny, prune_anny_cache
 from .camera import CAMERA_PRESETS, Camera, sample_camera
 from .joint_map import JOINT_DEFINITIONS, JointRegressor, bone_length_report
 from .poses import POSE_LIBRARY, clamp_to_limits, pose_params, vary_pose
@@ -34,6 +34,7 @@ __all__ = [
     "clamp_to_limits",
     "load_anny",
     "pose_params",
+    "prune_anny_cache",
     "render_frame",
     "sample_camera",
     "vary_pose",

@@ -304,6 +304,24 @@ class AnnyBody:
         return BodyBatch(*(np.concatenate([getattr(p, f) for p in parts]) for f in BodyBatch.__dataclass_fields__))
 
 
+def prune_anny_cache(cache_dir: str | Path | None = None) -> int:
+    """Delete Anny's intermediate build files, keeping what loading needs; returns the bytes freed.
+
+    A first build leaves about 800 MB of safetensors files, but once the compacted full-body model data
+    (``build_compact_model_data_*.safetensors``, about 50 MB) exists, Anny loads from it alone. Handy before caching
+    the folder in CI. Anny rebuilds the intermediates if a different model configuration is ever requested.
+    """
+    root = Path(cache_dir) if cache_dir is not None else anny_cache_dir()
+    freed = 0
+    for folder in sorted(root.glob("v*")):
+        if not any(folder.glob("build_compact_model_data_*.safetensors")):
+            continue
+        for path in list(folder.glob("load_data_*.safetensors")) + list(folder.glob("build_model_data_*.safetensors")):
+            freed += path.stat().st_size
+            path.unlink()
+    return freed
+
+
 _BODY_CACHE: dict[tuple, AnnyBody] = {}
 
 

@@ -167,6 +167,24 @@ class RenderResult:
     joints_vis_muco: np.ndarray
     bboxes: np.ndarray
 
+    def to_dict(self) -> dict:
+        """JSON-friendly annotations (no pixels): camera, and per person box, joints and visibility."""
+        people = []
+        for k in range(len(self.bboxes)):
+            people.append(
+                {
+                    "bbox": self.bboxes[k].tolist(),
+                    "joints_cam_h36m": self.joints_cam_h36m[k].tolist(),
+                    "joints_img_h36m": self.joints_img_h36m[k].tolist(),
+                    "joints_vis_h36m": self.joints_vis_h36m[k].tolist(),
+                    "joints_cam_muco": self.joints_cam_muco[k].tolist(),
+                    "joints_img_muco": self.joints_img_muco[k].tolist(),
+                    "joints_vis_muco": self.joints_vis_muco[k].tolist(),
+                    "visible_pixels": int(self.masks[k].sum()),
+                }
+            )
+        return {"camera": self.camera.to_dict(), "people": people}
+
 
 def _project_box(camera: Camera, points_world: np.ndarray) -> np.ndarray:
     """Tight (x, y, w, h) box of points projected by ``camera`` (all points in front of it)."""
