@@ -87,3 +87,23 @@ def test_cli_errors_are_one_line(data_root, tmp_path):
     assert result.returncode == 1 and "did you mean 'train.lr'" in result.stderr and "Traceback" not in result.stderr
     result = cli("test", *common(data_root, tmp_path), "--test-epoch", "7", check=False)
     assert result.returncode == 1 and "no snapshot for epoch 7" in result.stderr
+
+
+def test_quickstart_runs_end_to_end_at_a_tiny_size(tmp_path):
+    """The quickstart's steps (generate, train, test, baseline) on one frame per sequence and the test variant."""
+    out = cli(
+        "quickstart", "--out", str(tmp_path), "--frames", "1", "--image-size", "128", "--workers", "1",
+        "model.variant=test", "model.input_size=(64, 64)", "train.end_epoch=1", "run.progress=False",
+    )  # fmt: skip
+    text = out.stdout
+    assert "mean training pose" in text and "ConvNeXtPose-TEST" in text and "Sitting" in text
+    rows = {
+        line.split("  ")[0]: line.split()[-3:]
+        for line in text.splitlines()
+        if line.startswith(("mean", "ConvNeXtPose"))
+    }
+    baseline = [float(v) for v in rows["mean training pose"]]
+    assert 50 < baseline[0] < 1000 and baseline[2] <= baseline[1] <= baseline[0] + 1e-6  # MPJPE >= rigid >= similarity
+    run_dir = tmp_path / "convnextpose_xs_1xb16-12e_synth-h36m"
+    assert (run_dir / "model_dump" / "snapshot_0.pth.tar").is_file()
+    assert json.loads((run_dir / "result" / "snapshot_0" / "metrics.json").read_text())["num_samples"] == 80
