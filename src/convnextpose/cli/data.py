@@ -33,6 +33,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--image-size", type=int, nargs="+", metavar="PX", help="side (or width height for MPII/COCO)")
     synth.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), help="rendering processes")
     synth.add_argument("--no-render", action="store_true", help="annotations only (no images)")
+    synth.add_argument(
+        "--bodies",
+        choices=("capsule", "anny"),
+        default="capsule",
+        help="people: built-in capsule bodies, or realistic Anny bodies (human36m, muco; pip install convnextpose[anny])",
+    )
+    synth.add_argument("--camera-presets", help="Anny Human3.6M: presets of cameras 1..4, e.g. h36m,phone_tripod")
+    synth.add_argument("--degradation", type=float, help="Anny: image degradation strength (0 = clean)")
     synth.set_defaults(func=run_synth)
     check = sub.add_parser("check", help="counts, joint statistics and problems of a dataset folder")
     check.add_argument("root", help="the dataset folder")
@@ -59,14 +67,23 @@ def synth_options(args: argparse.Namespace) -> dict:
         options["image_size"] = args.image_size[0] if len(args.image_size) == 1 else tuple(args.image_size)
     if args.no_render:
         options["render"] = False
+    if args.bodies != "capsule":
+        options["bodies"] = args.bodies
+    if args.camera_presets:
+        options["camera_presets"] = tuple(p.strip() for p in args.camera_presets.split(",") if p.strip())
+    if args.degradation is not None:
+        options["degradation"] = args.degradation
     return options
 
 
 def run_synth(args: argparse.Namespace) -> int:
     from ..synth import generate_dataset
 
+    options = synth_options(args)
+    if args.bodies == "anny" and args.format not in ("human36m", "muco"):
+        raise SystemExit(f"--bodies anny supports the human36m and muco formats, not {args.format}")
     start = time.perf_counter()
-    out = generate_dataset(args.format, args.out, seed=args.seed, **synth_options(args))
+    out = generate_dataset(args.format, args.out, seed=args.seed, **options)
     elapsed = time.perf_counter() - start
     images = sum(1 for _ in Path(out).rglob("*.jpg"))
     rate = f", {images / elapsed:.1f} images/s" if images else ""

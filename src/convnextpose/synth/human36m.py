@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..geometry import cam2pixel, process_boxes
+from . import anny_bodies
 from .body import format_indices
 from .common import (
     FPS,
@@ -61,6 +62,9 @@ class _Task:
     image_size: int
     render: bool
     quality: int
+    bodies: str = "capsule"
+    camera_presets: tuple[str, ...] = ("h36m",)
+    degradation: float = 1.0
 
 
 @functools.lru_cache(maxsize=4)
@@ -87,6 +91,8 @@ def _sequence(seed: int, subject: int, action: int, subaction: int, frame_indice
 
 def _render_camera(task: _Task) -> list[dict]:
     """Render every frame one camera sees; returns one entry per image (ids are given later)."""
+    if task.bodies == "anny":
+        return _render_camera_anny(task)
     scene, cameras = _subject_setup(task.seed, task.subject, task.image_size)
     camera = cameras[task.cam - 1]
     background = floor_xy = None
@@ -123,6 +129,45 @@ def _render_camera(task: _Task) -> list[dict]:
     return entries
 
 
+def _render_camera_anny(task: _Task) -> list[dict]:
+    """As :func:`_render_camera` with Anny people (see :mod:`.anny_bodies`)."""
+    camera = anny_bodies.subject_cameras(task.seed, task.subject, task.image_size, task.camera_presets)[task.cam - 1]
+    entries = []
+    for action in task.actions:
+        for subaction in task.subactions:
+            people, joints_world = anny_bodies.h36m_sequence(
+                task.seed, task.subject, action, subaction, len(task.frame_indices)
+            )
+            joints_cam = camera.to_cam(joints_world)
+            joints_img = cam2pixel(joints_cam, camera.f, camera.c)
+            views = None
+            if task.render:
+                views = anny_bodies.render_h36m_view(
+                    task.seed, task.subject, action, subaction, task.cam, camera, people, task.degradation
+                )
+            for i, frame_idx in enumerate(task.frame_indices):
+                name = image_name(task.subject, action, subaction, task.cam, frame_idx)
+                box = None
+                if views is not None:
+                    image, box = next(views)
+                    write_image(task.out_dir / "images" / name, image, task.quality)
+                if box is None:
+                    box = joints_box(joints_img[i], camera.width, camera.height)
+                entries.append(
+                    {
+                        "file_name": name,
+                        "action_idx": action,
+                        "subaction_idx": subaction,
+                        "cam_idx": task.cam,
+                        "frame_idx": frame_idx,
+                        "bbox": box,
+                        "joints_world": joints_world[i],
+                        "root_cam": joints_cam[i, 0],
+                    }
+                )
+    return entries
+
+
 def generate_human36m(
     out_dir: Path,
     *,
@@ -139,6 +184,9 @@ def generate_human36m(
     workers: int = 1,
     jpeg_quality: int = 90,
     progress: bool = True,
+    bodies: str = "capsule",
+    camera_presets: tuple[str, ...] = ("h36m",),
+    degradation: float = 1.0,
 ) -> Path:
     """Write a synthetic Human3.6M folder.
 
@@ -155,11 +203,18 @@ def generate_human36m(
         render: False writes annotations only (no images), e.g. for indexing benchmarks.
         bbox_root: also write simulated detector boxes and roots for subjects 9 and 11.
         workers: processes for rendering.
+        bodies: "capsule" (built-in shaded capsules, smooth motions) or "anny" (realistic Anny people, one random
+            library pose per frame; needs ``pip install convnextpose[anny]``; see :mod:`.anny_bodies`).
+        camera_presets: Anny only: camera k of a subject uses ``camera_presets[(k - 1) % len]``
+            (``h36m``, ``phone_tripod``, ``phone_floor``, ``mupots``).
+        degradation: Anny only: strength of the image degradations (0 = clean images).
 
     Returns:
         ``out_dir``.
     """
     out_dir = Path(out_dir)
+    camera_presets = tuple(camera_presets)
+    anny_bodies.check_bodies(bodies, camera_presets)
     bad = [a for a in actions if not 2 <= a <= 16]
     if bad:
         raise ValueError(f"Human3.6M action indices are 2..16, got {bad}")
@@ -169,7 +224,21 @@ def generate_human36m(
         raise ValueError("frames and frame_stride must be >= 1 and image_size >= 64")
     frame_indices = tuple(range(0, frames * frame_stride, frame_stride))
     tasks = [
-        _Task(out_dir, seed, s, c, tuple(actions), tuple(subactions), frame_indices, image_size, render, jpeg_quality)
+        _Task(
+            out_dir,
+            seed,
+            s,
+            c,
+            tuple(actions),
+            tuple(subactions),
+            frame_indices,
+            image_size,
+            render,
+            jpeg_quality,
+            bodies,
+            camera_presets,
+            degradation,
+        )
         for s in subjects
         for c in cameras
     ]
@@ -181,7 +250,10 @@ def generate_human36m(
     for task, entries in zip(tasks, results):
         by_subject.setdefault(task.subject, []).append((task, entries))
     for subject, groups in by_subject.items():
-        _, cams = _subject_setup(seed, subject, image_size)
+        if bodies == "anny":
+            cams = anny_bodies.subject_cameras(seed, subject, image_size, camera_presets)
+        else:
+            _, cams = _subject_setup(seed, subject, image_size)
         rows = sorted(
             (e for _, entries in groups for e in entries),
             key=lambda e: (e["action_idx"], e["subaction_idx"], e["cam_idx"], e["frame_idx"]),

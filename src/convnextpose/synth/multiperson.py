@@ -33,6 +33,7 @@ import numpy as np
 
 from ..geometry import cam2pixel, process_boxes
 from ..joints import get_joint_set
+from . import anny_bodies
 from .body import BodyShape, format_indices, forward_kinematics, rest_angles
 from .common import (
     free_camera,
@@ -68,10 +69,14 @@ class _MucoTask:
     people: tuple[int, int]
     render: bool
     quality: int
+    bodies: str = "capsule"
+    degradation: float = 1.0
 
 
 def _muco_image(task: _MucoTask) -> list[dict]:
     """Render one composite and return its image entry (with its people)."""
+    if task.bodies == "anny":
+        return _muco_image_anny(task)
     scene_rng = sequence_rng(
         task.seed, 77, task.index // 8
     )  # eight images share a scene, as composites share backgrounds
@@ -106,6 +111,18 @@ def _muco_image(task: _MucoTask) -> list[dict]:
     return [{"file_name": name, "camera": camera, "persons": persons}]
 
 
+def _muco_image_anny(task: _MucoTask) -> list[dict]:
+    """As :func:`_muco_image` with Anny people and a ``mupots`` camera (see :mod:`.anny_bodies`)."""
+    image, camera, persons = anny_bodies.muco_image(
+        task.seed, task.index, task.image_size, task.people, task.render, degradation=task.degradation
+    )
+    folder = "augmented_set" if task.index % 2 else "unaugmented_set"
+    name = f"{folder}/{task.index:06d}.jpg"
+    if image is not None:
+        write_image(task.out_dir / "data" / name, image, task.quality)
+    return [{"file_name": name, "camera": camera, "persons": persons}]
+
+
 def generate_muco(
     out_dir: Path,
     *,
@@ -117,6 +134,8 @@ def generate_muco(
     workers: int = 1,
     jpeg_quality: int = 90,
     progress: bool = True,
+    bodies: str = "capsule",
+    degradation: float = 1.0,
 ) -> Path:
     """Write a synthetic MuCo-3DHP folder (``data/MuCo-3DHP.json`` and composite images).
 
@@ -127,10 +146,17 @@ def generate_muco(
         people: (min, max) people per image.
         render: False writes the annotation file only.
         workers: processes for rendering.
+        bodies: "capsule" or "anny" (realistic Anny people seen by a ``mupots`` camera, each image its own scene;
+            needs ``pip install convnextpose[anny]``).
+        degradation: Anny only: strength of the image degradations (0 = clean images).
     """
     if images < 1 or image_size < 64 or not 1 <= people[0] <= people[1]:
         raise ValueError("need images >= 1, image_size >= 64 and 1 <= people[0] <= people[1]")
-    tasks = [_MucoTask(Path(out_dir), seed, i, image_size, tuple(people), render, jpeg_quality) for i in range(images)]
+    anny_bodies.check_bodies(bodies)
+    tasks = [
+        _MucoTask(Path(out_dir), seed, i, image_size, tuple(people), render, jpeg_quality, bodies, degradation)
+        for i in range(images)
+    ]
     results = run_tasks(_muco_image, tasks, workers, progress, total=images, desc="MuCo")
     image_list, ann_list = [], []
     for image_id, (entry,) in enumerate(results, start=1):
