@@ -93,7 +93,9 @@ def bench_pipeline(
 
     data_root = root / "data"
     frames = max(8, (batch * steps) // 4 + 2)
-    generate_dataset("human36m", data_root / "Human36M", seed=0, subjects=[1, 5, 9], frames=frames)
+    generate_dataset(
+        "human36m", data_root / "Human36M", seed=0, subjects=(1, 5, 9), frames=frames, image_size=500, progress=False
+    )
     cfg = load_config(
         None,
         {
@@ -102,8 +104,8 @@ def bench_pipeline(
             "data.root": str(data_root),
             "data.train_sets": ["human36m"],
             "data.workers": workers,
-            "data.train_options": {"human36m": {"subsample": 1}},
-            "data.test_options": {"subsample": 1},
+            "data.train_options": {"human36m": {"subsample": 1, "subjects": (1, 5)}},
+            "data.test_options": {"subsample": 1, "subjects": (9,)},
             "train.batch_size": batch,
             "train.end_epoch": 1,
             "train.max_steps_per_epoch": steps + 1,
