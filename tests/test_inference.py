@@ -209,3 +209,13 @@ def test_plot_draws_on_a_copy(estimator, skiers):
     drawn = poses[0].plot(skiers)
     assert drawn.shape == skiers.shape and np.array_equal(skiers, before)
     assert (drawn != skiers).any(axis=2).sum() > 200
+
+
+def test_lookup_normalisation_equals_the_shared_one(rng):
+    from convnextpose.inference.estimator import normalize_crops_lut
+
+    crops = rng.integers(0, 256, (2, 64, 48, 3), dtype=np.uint8)
+    crops[0, 0, :3] = [[0, 0, 0], [255, 255, 255], [128, 7, 250]]
+    fast = normalize_crops_lut(crops)
+    assert fast.dtype == np.float32 and fast.shape == (2, 3, 64, 48)
+    np.testing.assert_array_equal(fast, normalize_crops(crops))
