@@ -24,7 +24,7 @@ FORMAT_VERSION = 1
 DEFAULT_DEPTH_DIM = 32
 
 # Named weights that ship inside the package: name -> file under convnextpose/weights/.
-PRETRAINED: dict[str, str] = {}
+PRETRAINED: dict[str, str] = {"xs-synthetic": "convnextpose_xs_synthetic.pth"}
 
 
 class CheckpointError(ValueError):

@@ -1,0 +1,66 @@
+"""The shipped ``xs-synthetic`` weights: fp16 on disk, float32 in memory, usable on real photos."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from conftest import shared_path
+from convnextpose import PoseEstimator
+from convnextpose.models import build_model
+from convnextpose.models.checkpoint import PRETRAINED, load_model, read_checkpoint, save_checkpoint
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "convnextpose" / "weights"
+
+
+def test_fp16_state_dicts_load_as_float32(tmp_path):
+    model = build_model("convnextpose_test")
+    path = save_checkpoint(tmp_path / "full.pth", model)
+    payload = read_checkpoint(path)
+    payload["network"] = {k: v.half() if v.is_floating_point() else v for k, v in payload["network"].items()}
+    torch.save(payload, tmp_path / "half.pth")
+    loaded = load_model(tmp_path / "half.pth")
+    state = loaded.state_dict()
+    assert all(v.dtype == torch.float32 for v in state.values() if v.is_floating_point())
+    for key, value in model.state_dict().items():
+        if value.is_floating_point():
+            torch.testing.assert_close(state[key], value.half().float())
+
+
+def test_shipped_weights_are_registered_fp16_and_small():
+    assert PRETRAINED["xs-synthetic"] == "convnextpose_xs_synthetic.pth"
+    path = WEIGHTS / PRETRAINED["xs-synthetic"]
+    assert path.stat().st_size < 10 * 2**20
+    payload = read_checkpoint(path)
+    assert payload["model_spec"]["joint_set"] == "human36m"
+    floats = [v for v in payload["network"].values() if v.is_floating_point()]
+    assert floats and all(v.dtype == torch.float16 for v in floats)
+    assert (WEIGHTS / "MODEL_CARD.md").is_file()
+
+
+def test_shipped_weights_give_finite_poses_on_a_real_photo():
+    model = load_model("xs-synthetic")
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    image = cv2.imread(str(shared_path("images", "single_person_1.png")))[:, :, ::-1]
+    poses = PoseEstimator(model, detector="frame").predict(image)
+    assert len(poses) == 1
+    person = poses[0]
+    assert np.isfinite(person.joints_3d).all() and np.isfinite(person.joints_2d).all()
+    assert person.joints_2d.shape == (18, 2) and person.joints_3d.shape == (18, 3)
+
+
+def test_cli_demo_uses_the_shipped_weights_by_default(tmp_path):
+    photo = shared_path("images", "single_person_2.png")
+    result = subprocess.run(
+        [sys.executable, "-m", "convnextpose", "demo", str(photo), "--out", str(tmp_path), "--no-html", "--no-plot"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "single_person_2_2d.jpg").is_file() and (tmp_path / "single_person_2.json").is_file()
