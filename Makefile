@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -c "import torch" 2>/dev/null || { \
 	  if command -v nvidia-smi >/dev/null 2>&1; then $(PY) -m pip install -q "torch==$(TORCH_VERSION)"; \
-	  else $(PY) -m pip install -q --timeout 20 --extra-index-url $(TORCH_CPU_INDEX) "torch==$(TORCH_VERSION)" \
+	  else $(PY) -m pip install -q --timeout 20 --retries 0 --extra-index-url $(TORCH_CPU_INDEX) "torch==$(TORCH_VERSION)" \
 	    || $(PY) -m pip install -q "torch==$(TORCH_VERSION)"; fi; }
 	@# Pin the installed torch so no dependency can swap it for a multi-gigabyte CUDA build.
 	@$(PY) -c "import torch; print('torch==' + torch.__version__)" > $(VENV)/constraints.txt
