@@ -219,3 +219,14 @@ def test_lookup_normalisation_equals_the_shared_one(rng):
     fast = normalize_crops_lut(crops)
     assert fast.dtype == np.float32 and fast.shape == (2, 3, 64, 48)
     np.testing.assert_array_equal(fast, normalize_crops(crops))
+
+
+def test_optimised_pytorch_path_equals_the_plain_network(network, skiers):
+    fast = PoseEstimator(network)  # fused, channels-last, TorchScript-frozen on the first call
+    plain = PoseEstimator(network, optimize=False)
+    for count in (1, 3):  # traced with one batch size, then run with another
+        a = fast.predict(skiers, SKIER_BOXES[:count], SKIER_DEPTHS[:count])
+        b = plain.predict(skiers, SKIER_BOXES[:count], SKIER_DEPTHS[:count])
+        np.testing.assert_allclose(np.stack([p.joints_hm for p in a]), np.stack([p.joints_hm for p in b]), atol=1e-4)
+        np.testing.assert_allclose(np.stack([p.confidence for p in a]), np.stack([p.confidence for p in b]), atol=1e-4)
+    assert fast.backend.frozen is not None and plain.backend.frozen is None

@@ -11,11 +11,13 @@ from convnextpose.cli import main as cli_main
 from convnextpose.inference.benchmark import RUNTIMES, markdown_report, run_benchmark, time_interleaved, write_report
 
 
-def test_interleaved_timing_runs_every_callable_each_round():
+def test_interleaved_timing_runs_blocks_in_turn():
     calls = []
-    samples = time_interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeats=4, warmup=1)
-    assert calls == ["a", "b"] * 5
-    assert [len(v) for v in samples.values()] == [4, 4] and all(t >= 0 for t in samples["a"])
+    runners = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
+    samples = time_interleaved(runners, repeats=5, block=3, pause_s=0.0)
+    # Per round and runner: one untimed call, then up to `block` timed ones.
+    assert calls == ["a"] * 4 + ["b"] * 4 + ["a"] * 3 + ["b"] * 3
+    assert [len(v) for v in samples.values()] == [5, 5] and all(t >= 0 for t in samples["a"])
 
 
 def test_benchmark_on_the_tiny_variant(tmp_path):

@@ -14,8 +14,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--variants", nargs="+", default=["xs"], help="variants to time (default: xs)")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 16])
-    parser.add_argument("--runtimes", nargs="+", default=None, help="subset of eager torch-opt ort-fp32 ort-int8")
-    parser.add_argument("--repeats", type=int, default=20, help="interleaved rounds at batch 1 (default 20)")
+    parser.add_argument(
+        "--runtimes", nargs="+", default=None, help="subset of eager torch-fused torch-opt ort-fp32 ort-int8"
+    )
+    parser.add_argument("--repeats", type=int, default=20, help="timed calls per runtime at batch 1 (default 20)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--frames", type=int, default=60, help="frames for the end-to-end measurement")
     parser.add_argument("--no-e2e", action="store_true", help="skip the end-to-end measurement")

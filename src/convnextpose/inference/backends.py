@@ -44,12 +44,18 @@ def load_network(model: nn.Module | str | os.PathLike, device: str = "cpu") -> C
 
 
 class TorchBackend:
-    """PyTorch inference, by default on the optimised path (batch norm folded, channels-last).
+    """PyTorch inference, by default on the optimised path.
+
+    The optimised path folds batch norms into the convolutions, runs channels-last, shares one
+    softmax between coordinates and confidence (:class:`~convnextpose.export.PoseGraph`) and, on
+    CPU, traces and freezes the graph with TorchScript on the first call (oneDNN prepacked
+    convolutions with fused ReLU/add; :func:`~convnextpose.export.torchscript_export.freeze_for_inference`).
+    Outputs match the plain network to ~1e-4 heatmap units (float32 rounding of the softmax).
 
     Args:
         model: a ConvNeXtPose module (copied, never modified) or a checkpoint path.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
-        optimize: fold batch norms and use channels-last memory (same outputs to ~1e-6).
+        optimize: use the optimised path; False runs the network exactly as built.
     """
 
     name = "torch"
@@ -65,13 +71,21 @@ class TorchBackend:
         network = optimize_model(network) if optimize else copy.deepcopy(network).eval()
         # One softmax for both outputs (export.graph); same numbers as forward_with_confidence.
         self.model = PoseGraph(network.to(self.device)).eval()
+        self._freeze = bool(optimize) and self.device.type == "cpu"
+        self.frozen: torch.jit.ScriptModule | None = None
 
     @torch.inference_mode()
     def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         images = torch.from_numpy(np.ascontiguousarray(crops, dtype=np.float32)).to(self.device)
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        coords, confidence = self.model(images)
+        if self._freeze:
+            from ..export.torchscript_export import freeze_for_inference
+
+            self._freeze = False  # one attempt; on failure the eager graph stays
+            with torch.inference_mode(False):
+                self.frozen = freeze_for_inference(self.model, images.clone())
+        coords, confidence = (self.frozen or self.model)(images)
         return coords.float().cpu().numpy(), confidence.float().cpu().numpy()
 
 

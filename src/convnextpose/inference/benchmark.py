@@ -3,15 +3,18 @@
 For each variant it measures parameters, MACs, and latency at batch 1 and 16 of:
 
 - ``eager``: the release-equivalent network (our unfused module, NCHW, plain PyTorch);
-- ``torch-opt``: our PyTorch inference path (batch norm folded, channels-last);
-- ``torch-jit``: the same, traced, frozen and ``torch.jit.optimize_for_inference``-d (oneDNN
-  prepacked convolutions with fused ReLU/add), TorchScript being deprecated upstream;
+- ``torch-fused``: batch norm folded and channels-last, still eager (a step of the way);
+- ``torch-opt``: our PyTorch inference path, what :class:`PoseEstimator` runs: the fused,
+  channels-last graph traced, frozen and ``torch.jit.optimize_for_inference``-d (oneDNN
+  prepacked convolutions with fused ReLU and residual add);
 - ``ort-fp32`` / ``ort-int8``: ONNX Runtime on the exported FP32 and static-INT8 models.
 
 All compute the same output, joint coordinates in heatmap units (the released network's
-output; the confidence the estimator adds costs ~0.3 ms per crop more). Runs are interleaved
-(each round runs every runtime once) so background load hits them alike; the report gives the
-median and min-max over rounds. The end-to-end row runs the single-person video path on 640x480
+output; the confidence the estimator adds costs ~0.3 ms per crop more). Runs are interleaved in
+blocks: each round runs every runtime for a few calls, after a pause and an untimed call, so
+background load drifts over all of them alike while one runtime's spinning thread pool (PyTorch's
+OpenMP, onnxruntime's) does not steal the cores from the next; the report gives the median and
+min-max over all timed calls. The end-to-end row runs the single-person video path on 640x480
 JPEG frames: decode, crop from the previous frame's joints, network, decoding, One Euro smoothing
 and drawing the overlay.
 """
@@ -34,7 +37,7 @@ import torch
 
 logger = logging.getLogger(__name__)
 
-RUNTIMES = ("eager", "torch-opt", "torch-jit", "ort-fp32", "ort-int8")
+RUNTIMES = ("eager", "torch-fused", "torch-opt", "ort-fp32", "ort-int8")
 
 
 @dataclass
@@ -144,18 +147,12 @@ def _ort_runner(session: Any, batch: np.ndarray) -> Callable[[], Any]:
     return lambda: session.run(None, feed)
 
 
-def _frozen(model: torch.nn.Module, batch: np.ndarray) -> torch.nn.Module:
-    """The fused channels-last graph traced on ``batch``, frozen and optimised for inference (TorchScript)."""
-    import warnings
+def _frozen(graph: torch.nn.Module, batch: np.ndarray) -> torch.nn.Module:
+    """The estimator's optimised path: ``graph`` traced on ``batch`` and frozen (TorchScript, oneDNN)."""
+    from ..export.torchscript_export import freeze_for_inference
 
-    from ..export import optimize_model
-    from ..export.graph import PoseGraph
-
-    graph = PoseGraph(optimize_model(model), with_confidence=False).eval()
-    example = torch.from_numpy(batch).contiguous(memory_format=torch.channels_last)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        return torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(graph, example)))
+    frozen = freeze_for_inference(graph, torch.from_numpy(batch).contiguous(memory_format=torch.channels_last))
+    return graph if frozen is None else frozen
 
 
 def build_runtimes(
@@ -177,11 +174,11 @@ def build_runtimes(
     factories: dict[str, Callable[[np.ndarray], Callable[[], Any]]] = {}
     if "eager" in runtimes:
         factories["eager"] = lambda b: _torch_runner(model, b, channels_last=False)
+    fast = PoseGraph(optimize_model(model), with_confidence=False).eval()
+    if "torch-fused" in runtimes:
+        factories["torch-fused"] = lambda b: _torch_runner(fast, b, channels_last=True)
     if "torch-opt" in runtimes:
-        fast = PoseGraph(optimize_model(model), with_confidence=False).eval()
-        factories["torch-opt"] = lambda b: _torch_runner(fast, b, channels_last=True)
-    if "torch-jit" in runtimes:
-        factories["torch-jit"] = lambda b: _torch_runner(_frozen(model, b), b, channels_last=True)
+        factories["torch-opt"] = lambda b: _torch_runner(_frozen(fast, b), b, channels_last=True)
     if "ort-fp32" in runtimes or "ort-int8" in runtimes:
         from ..export.onnx_export import make_session
 
@@ -227,21 +224,22 @@ def int8_accuracy(
 
 
 def time_interleaved(
-    runners: dict[str, Callable[[], Any]], repeats: int, warmup: int = 3, min_seconds: float = 0.0
+    runners: dict[str, Callable[[], Any]], repeats: int, block: int = 3, pause_s: float = 0.2
 ) -> dict[str, list[float]]:
-    """Run each callable once per round, ``repeats`` rounds (or until ``min_seconds``); ms per call."""
-    for run in runners.values():
-        for _ in range(warmup):
-            run()
+    """Time each callable ``repeats`` times (ms per call), interleaved in blocks.
+
+    Each round gives every runner, in turn, a pause of ``pause_s`` (so the previous runner's
+    spinning worker threads go to sleep), one untimed call, then ``block`` timed calls.
+    """
     samples: dict[str, list[float]] = {name: [] for name in runners}
-    started = time.perf_counter()
-    rounds = 0
-    while rounds < repeats or time.perf_counter() - started < min_seconds:
+    while min(len(v) for v in samples.values()) < repeats:
         for name, run in runners.items():
-            t0 = time.perf_counter()
+            time.sleep(pause_s)
             run()
-            samples[name].append((time.perf_counter() - t0) * 1000.0)
-        rounds += 1
+            for _ in range(min(block, repeats - len(samples[name]))):
+                started = time.perf_counter()
+                run()
+                samples[name].append((time.perf_counter() - started) * 1000.0)
     return samples
 
 
@@ -314,7 +312,7 @@ def run_benchmark(
         variants: e.g. ``("xs", "s", "m")``.
         batches: batch sizes.
         runtimes: a subset of :data:`RUNTIMES`.
-        repeats: interleaved rounds per (variant, batch); batches above 1 get at least 5.
+        repeats: timed calls per (variant, runtime) at batch 1; larger batches get a quarter (>= 6).
         threads: intra-op threads for PyTorch (``torch.set_num_threads``) and ONNX Runtime.
         end_to_end: also measure the video pipeline's frames per second.
         e2e_frames: frames for the end-to-end measurement.
@@ -337,10 +335,10 @@ def run_benchmark(
                 rng = np.random.default_rng(0)
                 data = rng.normal(size=(batch, 3, *size)).astype(np.float32)
                 runners = {name: factory(data) for name, factory in factories.items()}
-                rounds = repeats if batch == 1 else max(5, repeats // 4)
+                calls = repeats if batch == 1 else max(6, repeats // 4)
                 if progress:
-                    logger.info("timing %s batch %d: %s x %d rounds", variant, batch, list(runners), rounds)
-                samples = time_interleaved(runners, rounds)
+                    logger.info("timing %s batch %d: %s x %d calls", variant, batch, list(runners), calls)
+                samples = time_interleaved(runners, calls, block=3 if batch == 1 else 2)
                 for name in runtimes:
                     if name in samples:
                         result.timings.append(Timing(variant, name, batch, samples[name]))
