@@ -213,11 +213,15 @@ def test_weights_are_required_until_shipped(monkeypatch):
     assert resolve_weights(None) == "xs-synthetic"
 
 
-def test_cli_demo_without_weights_explains(tmp_path):
+def test_cli_demo_without_checkpoint_uses_shipped_weights_or_explains(tmp_path):
     from convnextpose.models.checkpoint import PRETRAINED
 
+    image = shared_path("images", "single_person_1.png")
+    result = run_cli("demo", str(image), "--out", str(tmp_path), "--detector", "frame", "--no-plot", "--no-html")
     if "xs-synthetic" in PRETRAINED:
-        pytest.skip("shipped weights are registered: the demo has a default")
-    result = run_cli("demo", str(shared_path("images", "single_person_1.png")), "--out", str(tmp_path))
-    assert result.returncode == 1
-    assert "no weights given: pass --checkpoint PATH" in result.stderr and "Traceback" not in result.stderr
+        assert result.returncode == 0, result.stderr
+        payload = json.loads((tmp_path / "single_person_1.json").read_text())
+        assert len(payload["people"]) == 1 and np.isfinite(np.array(payload["people"][0]["joints_3d"])).all()
+    else:
+        assert result.returncode == 1
+        assert "no weights given: pass --checkpoint PATH" in result.stderr and "Traceback" not in result.stderr
