@@ -20,7 +20,6 @@ import ast
 import dataclasses
 import difflib
 import os
-import tempfile
 import types
 import typing
 from dataclasses import dataclass, field
@@ -29,6 +28,8 @@ from pathlib import Path
 from typing import Any, Union
 
 import yaml
+
+from .atomic import atomic_open
 
 SECTIONS = ("model", "data", "train", "eval", "run")
 #: Dataset name -> its folder under ``data.root`` (the release's ``data/`` layout).
@@ -383,17 +384,9 @@ def validate(cfg: Config) -> Config:
 
 def save_config(cfg: Config, path: str | os.PathLike) -> Path:
     """Write ``cfg`` as YAML atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(cfg.describe())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_open(path) as handle:
+        handle.write(cfg.describe())
+    return Path(path)
 
 
 def describe_keys() -> str:

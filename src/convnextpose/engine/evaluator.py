@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Subset
 
+from ..atomic import atomic_open, atomic_path
 from ..codec import decode_with_boxes, flip_back
 from ..config import Config
 from ..geometry.camera import pixel2cam
@@ -41,34 +41,18 @@ logger = logging.getLogger(__name__)
 
 def write_json_atomic(obj: Any, path: str | os.PathLike) -> Path:
     """``json.dump`` to a temporary file beside ``path``, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(obj, handle, indent=1 if isinstance(obj, dict) else None)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_open(path) as handle:
+        json.dump(obj, handle, indent=1 if isinstance(obj, dict) else None)
+    return Path(path)
 
 
 def write_mat_atomic(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
     """``scipy.io.savemat`` to a temporary file beside ``path``, then rename."""
     from scipy.io import savemat
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         savemat(tmp, arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return Path(path)
 
 
 _MUPOTS_PATH = re.compile(r"TS(\d+)[/\\]img_(\d+)\.\w+$")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import torch
 
+from ..atomic import atomic_open
 from .convnextpose import ConvNeXtPose, ModelSpec
 
 FORMAT_NAME = "convnextpose"
@@ -36,19 +36,9 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
 
     A reader (or ``--continue`` after a crash) therefore never sees a half-written file.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_open(path, "wb") as handle:
+        torch.save(obj, handle)
+    return Path(path)
 
 
 def save_checkpoint(

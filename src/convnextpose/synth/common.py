@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..atomic import atomic_open
 from .body import JOINT_INDEX, BodyShape, forward_kinematics, lowest_point, sample_shape
 from .motion import Motion
 from .render import Camera, Canvas, look_at
@@ -181,16 +181,8 @@ def write_image(path: Path, image: np.ndarray, quality: int = 90) -> None:
 
 def write_json_atomic(path: Path, data: object) -> None:
     """Write JSON through a temporary file in the same folder and rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, separators=(",", ":"))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as handle:
+        json.dump(data, handle, separators=(",", ":"))
 
 
 def rounded(array: np.ndarray, decimals: int = 3) -> list:
