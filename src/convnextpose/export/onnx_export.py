@@ -16,7 +16,6 @@ import logging
 import os
 import tempfile
 import time
-import uuid
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..atomic import write_bytes_atomic
 from ..models.convnextpose import ConvNeXtPose
 from .graph import PoseGraph
 
@@ -153,7 +153,7 @@ def export_onnx(
             proto = onnx.load_from_string(buffer.getvalue())
     set_spec_metadata(proto, reference_model.spec.to_dict())
     onnx.checker.check_model(proto)
-    path = atomic_write(path, proto.SerializeToString())
+    path = write_bytes_atomic(path, proto.SerializeToString())
     report = ExportReport(path, "onnx", time.perf_counter() - started, path.stat().st_size)
     if verify:
         _check_against_torch(report, reference_model, example, with_confidence, atol, rtol)
@@ -180,24 +180,6 @@ def read_spec_metadata(session_or_path: Any) -> dict[str, Any] | None:
         values = session_or_path.get_modelmeta().custom_metadata_map
     text = values.get(SPEC_METADATA_KEY)
     return json.loads(text) if text else None
-
-
-def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``.
-
-    Readers never see a partial file; the file gets the usual permissions (umask), unlike mkstemp's 0600.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def make_session(path: str | os.PathLike, threads: int | None = None, providers: list[str] | None = None) -> Any:
@@ -388,7 +370,7 @@ def quantize_onnx(
         proto = onnx.load(str(staged))
         if spec:
             set_spec_metadata(proto, spec)
-        atomic_write(path, proto.SerializeToString())
+        write_bytes_atomic(path, proto.SerializeToString())
     report = ExportReport(path, "onnx-int8", time.perf_counter() - started, path.stat().st_size)
     report.details.update(per_channel=per_channel, reduce_range=reduce_range, calibration_images=len(calibration))
     logger.debug(report.summary())

@@ -24,9 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..atomic import atomic_path
 from .fuse import fuse_model
 from .graph import PoseGraph
-from .onnx_export import ExportReport, _unwrap, atomic_write, calibration_batch, generated_calibration_images, require
+from .onnx_export import ExportReport, _unwrap, calibration_batch, generated_calibration_images, require
 
 
 class TFLiteRunner:
@@ -113,14 +114,10 @@ def export_tflite(
             edge_model = _convert_int8(litert_torch, graph, example, calibration, size)
         else:
             edge_model = litert_torch.convert(graph, (example,))
-        tmp = Path(path).with_name(f".{Path(path).name}.{os.getpid()}.export")
-        try:
+        with atomic_path(path) as tmp:
             edge_model.export(str(tmp))
-            data = tmp.read_bytes()
-        finally:
-            tmp.unlink(missing_ok=True)
-    path = atomic_write(path, data)
-    report = ExportReport(path, "tflite-int8" if int8 else "tflite", time.perf_counter() - started, len(data))
+    path = Path(path)
+    report = ExportReport(path, "tflite-int8" if int8 else "tflite", time.perf_counter() - started, path.stat().st_size)
     if verify:
         coords, confidence = TFLiteRunner(path)(example.numpy())
         with torch.no_grad():

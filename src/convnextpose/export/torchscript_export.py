@@ -14,9 +14,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..atomic import write_bytes_atomic
 from .fuse import fuse_model
 from .graph import PoseGraph
-from .onnx_export import ExportReport, _unwrap, atomic_write, sample_input
+from .onnx_export import ExportReport, _unwrap, sample_input
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def export_torchscript(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.9+ steers towards torch.export
         torch.jit.save(traced, buffer)
-    atomic_write(path, buffer.getvalue())
+    write_bytes_atomic(path, buffer.getvalue())
     report = ExportReport(path, "torchscript", time.perf_counter() - started, path.stat().st_size)
     if verify:
         with warnings.catch_warnings():

@@ -56,11 +56,10 @@ def resolve_weights(checkpoint: str | os.PathLike | None) -> str | os.PathLike:
 
 
 def write_json_atomic(path: str | os.PathLike, payload: Any) -> Path:
-    """Write JSON to a temporary file beside ``path`` and rename it, so no reader sees half a file."""
-    from ..export.onnx_export import atomic_write
+    """Write JSON (no NaN allowed) so that no reader ever sees half a file (:mod:`convnextpose.atomic`)."""
+    from ..atomic import write_bytes_atomic
 
-    text = json.dumps(payload, indent=1, allow_nan=False) + "\n"
-    return atomic_write(path, text.encode("utf-8"))
+    return write_bytes_atomic(path, (json.dumps(payload, indent=1, allow_nan=False) + "\n").encode("utf-8"))
 
 
 def write_image(path: str | os.PathLike, image_rgb: np.ndarray) -> Path:

@@ -23,7 +23,7 @@ def mupots_key(sequence: int, frame: int) -> str:
 
 
 def save_mat_predictions(path: str | os.PathLike, predictions: Mapping[str, np.ndarray]) -> Path:
-    """Write ``{name: (people, J, C) array}`` as a MATLAB v5 ``.mat`` file.
+    """Write ``{name: (people, J, C) array}`` as a MATLAB v5 ``.mat`` file (atomically).
 
     Args:
         path: output file, e.g. ``preds_3d_kpt_mupots.mat``.
@@ -46,10 +46,11 @@ def save_mat_predictions(path: str | os.PathLike, predictions: Mapping[str, np.n
         if array.ndim != 3 or array.shape[2] not in (2, 3):
             raise ValueError(f"{name}: expected (people, J, 2 or 3), got shape {array.shape}")
         out[name] = array
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    savemat(str(path), out, do_compression=True)
-    return path
+    from ..atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        savemat(str(tmp), out, do_compression=True, appendmat=False)
+    return Path(path)
 
 
 def load_mat_predictions(path: str | os.PathLike) -> dict[str, np.ndarray]:
