@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 SPEC_METADATA_KEY = "convnextpose.spec"
 INPUT_NAME = "images"
 OUTPUT_NAMES = ("joints_hm", "confidence")
-ONNX_HINT = "pip install convnextpose[onnx]"
 
 
 def require(module: str, extra: str = "onnx") -> Any:
