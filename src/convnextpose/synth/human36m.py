@@ -115,18 +115,23 @@ def _render_camera(task: _Task) -> list[dict]:
                 if box is None:
                     box = joints_box(joints_img[i], camera.width, camera.height)
                 entries.append(
-                    {
-                        "file_name": name,
-                        "action_idx": action,
-                        "subaction_idx": subaction,
-                        "cam_idx": task.cam,
-                        "frame_idx": frame_idx,
-                        "bbox": box,
-                        "joints_world": joints_world[i],
-                        "root_cam": joints_cam[i, 0],
-                    }
+                    _entry(name, action, subaction, task.cam, frame_idx, box, joints_world[i], joints_cam[i, 0])
                 )
     return entries
+
+
+def _entry(name, action, subaction, cam, frame_idx, box, joints_world, root_cam) -> dict:
+    """One frame's record, as both renderers hand it to the annotation writer."""
+    return {
+        "file_name": name,
+        "action_idx": action,
+        "subaction_idx": subaction,
+        "cam_idx": cam,
+        "frame_idx": frame_idx,
+        "bbox": box,
+        "joints_world": joints_world,
+        "root_cam": root_cam,
+    }
 
 
 def _render_camera_anny(task: _Task) -> list[dict]:
@@ -154,16 +159,7 @@ def _render_camera_anny(task: _Task) -> list[dict]:
                 if box is None:
                     box = joints_box(joints_img[i], camera.width, camera.height)
                 entries.append(
-                    {
-                        "file_name": name,
-                        "action_idx": action,
-                        "subaction_idx": subaction,
-                        "cam_idx": task.cam,
-                        "frame_idx": frame_idx,
-                        "bbox": box,
-                        "joints_world": joints_world[i],
-                        "root_cam": joints_cam[i, 0],
-                    }
+                    _entry(name, action, subaction, task.cam, frame_idx, box, joints_world[i], joints_cam[i, 0])
                 )
     return entries
 
