@@ -93,10 +93,11 @@ def test_quickstart_runs_end_to_end_at_a_tiny_size(tmp_path):
     """The quickstart's steps (generate, train, test, baseline) on one frame per sequence and the test variant."""
     out = cli(
         "quickstart", "--out", str(tmp_path), "--frames", "1", "--image-size", "128", "--workers", "1",
-        "model.variant=test", "model.input_size=(64, 64)", "train.end_epoch=1", "run.progress=False",
+        "--from-scratch", "model.variant=test", "model.input_size=(64, 64)", "train.end_epoch=1", "run.progress=False",
     )  # fmt: skip
     text = out.stdout
-    assert "mean training pose" in text and "ConvNeXtPose-TEST" in text and "Sitting" in text
+    assert "mean training pose" in text and "ConvNeXtPose-TEST, trained" in text and "Sitting" in text
+    assert "untrained" not in text and "starting from random weights" in text
     rows = {
         line.split("  ")[0]: line.split()[-3:]
         for line in text.splitlines()
@@ -104,6 +105,21 @@ def test_quickstart_runs_end_to_end_at_a_tiny_size(tmp_path):
     }
     baseline = [float(v) for v in rows["mean training pose"]]
     assert 50 < baseline[0] < 1000 and baseline[2] <= baseline[1] <= baseline[0] + 1e-6  # MPJPE >= rigid >= similarity
-    run_dir = tmp_path / "convnextpose_xs_1xb16-12e_synth-h36m"
+    run_dir = tmp_path / "convnextpose_xs_1xb16-3e_synth-h36m"
     assert (run_dir / "model_dump" / "snapshot_0.pth.tar").is_file()
     assert json.loads((run_dir / "result" / "snapshot_0" / "metrics.json").read_text())["num_samples"] == 80
+
+
+def test_quickstart_starts_from_the_packaged_starter_and_reports_it(tmp_path):
+    """By default the quickstart fine-tunes the shipped xs-synthetic weights and tests them before training too."""
+    out = cli(
+        "quickstart", "--out", str(tmp_path), "--frames", "1", "--image-size", "128", "--workers", "1",
+        "train.end_epoch=1", "train.max_steps_per_epoch=2", "run.progress=False",
+    )  # fmt: skip
+    rows = {line[:28].strip(): [float(v) for v in line.split()[-3:]] for line in out.stdout.splitlines()
+            if line.startswith(("mean", "ConvNeXtPose", "xs-synthetic"))}  # fmt: skip
+    assert set(rows) == {"mean training pose", "xs-synthetic, untrained", "ConvNeXtPose-XS, trained"}
+    run_dir = tmp_path / "convnextpose_xs_1xb16-3e_synth-h36m"
+    before = json.loads((run_dir / "result" / "init" / "metrics.json").read_text())
+    assert before["checkpoint"] == "xs-synthetic"
+    assert abs(before["summary"]["mpjpe"] - rows["xs-synthetic, untrained"][0]) < 0.05

@@ -45,7 +45,7 @@ class ModelConfig:
     depth_dim: int = 32  # D, depth bins of the heatmap volume
     head_width: int | None = None  # channels of the head; None: the variant's
     drop_path_rate: float = 0.1  # stochastic depth while training (the release's 0.1)
-    init: str | None = None  # checkpoint to initialise the weights from (a release snapshot or ours)
+    init: str | None = None  # weights to start from: a release snapshot, ours, or a packaged name ("xs-synthetic")
 
 
 @dataclass

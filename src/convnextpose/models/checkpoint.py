@@ -102,10 +102,21 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return dict(obj)
 
 
+def resolve_weights(path: str | os.PathLike) -> Path:
+    """The file of a checkpoint argument: a name of :data:`PRETRAINED` (weights inside the package) or a path."""
+    if str(path) in PRETRAINED:
+        return Path(__file__).resolve().parent.parent / "weights" / PRETRAINED[str(path)]
+    return Path(path)
+
+
 def load_state_dict_file(
     path: str | os.PathLike, map_location: str | torch.device = "cpu"
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Network weights (``module.`` prefix removed) and the remaining top-level entries of a file."""
+    """Network weights (``module.`` prefix removed) and the remaining top-level entries of a file.
+
+    ``path`` may also name weights shipped with the package (see :data:`PRETRAINED`).
+    """
+    path = resolve_weights(path)
     checkpoint = read_checkpoint(path, map_location)
     key = next(k for k in ("network", "state_dict", "model") if k in checkpoint)
     state = checkpoint.pop(key)
@@ -189,8 +200,7 @@ def load_model(
     Raises:
         FileNotFoundError, CheckpointError: with the file, and the key or shape that is wrong.
     """
-    if str(path) in PRETRAINED:
-        path = Path(__file__).resolve().parent.parent / "weights" / PRETRAINED[str(path)]
+    path = resolve_weights(path)
     source = str(path)
     state, meta = load_state_dict_file(path, map_location)
     spec_values = meta.get("model_spec") if isinstance(meta.get("model_spec"), Mapping) else None
