@@ -46,3 +46,10 @@ def test_bench_cli_quick_run(tmp_path, capsys):
     assert "torch-opt" in out and (tmp_path / "inference.md").is_file()
     with pytest.raises(ValueError, match="unknown runtimes"):
         run_benchmark(variants=["test"], runtimes=["tensorrt"])
+    with pytest.raises(ValueError, match="e2e_frames must be >= 0"):
+        run_benchmark(variants=["test"], e2e_frames=-1)
+
+
+def test_zero_end_to_end_frames_skips_that_measurement():
+    result = run_benchmark(variants=["test"], batches=[1], runtimes=["eager"], repeats=2, e2e_frames=0)
+    assert result.end_to_end == [] and [t.runtime for t in result.timings] == ["eager"]

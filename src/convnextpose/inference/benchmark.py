@@ -315,7 +315,7 @@ def run_benchmark(
         repeats: timed calls per (variant, runtime) at batch 1; larger batches get a quarter (>= 6).
         threads: intra-op threads for PyTorch (``torch.set_num_threads``) and ONNX Runtime.
         end_to_end: also measure the video pipeline's frames per second.
-        e2e_frames: frames for the end-to-end measurement.
+        e2e_frames: frames for the end-to-end measurement (0 skips it, like ``end_to_end=False``).
         e2e_variant: the variant used end to end.
         accuracy_checkpoint: a trained checkpoint to measure INT8's accuracy cost on
             (:func:`int8_accuracy`); random-init weights give flat heatmaps that say nothing.
@@ -324,6 +324,8 @@ def run_benchmark(
     unknown = sorted(set(runtimes) - set(RUNTIMES))
     if unknown:
         raise ValueError(f"unknown runtimes {unknown}; choose from {list(RUNTIMES)}")
+    if e2e_frames < 0:
+        raise ValueError(f"e2e_frames must be >= 0 (0 skips the end-to-end measurement), got {e2e_frames}")
     started = time.perf_counter()
     torch.set_num_threads(threads)
     result = BenchResult(machine_info(threads))
@@ -342,7 +344,7 @@ def run_benchmark(
                 for name in runtimes:
                     if name in samples:
                         result.timings.append(Timing(variant, name, batch, samples[name]))
-        if end_to_end and e2e_variant:
+        if end_to_end and e2e_variant and e2e_frames > 0:
             from ..export import export_onnx, quantize_onnx
             from ..models import build_model
 
