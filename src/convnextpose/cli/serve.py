@@ -15,7 +15,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_WEIGHTS = "xs-synthetic"
+DEFAULT_WEIGHTS = "xs-synthetic"  # models.checkpoint.DEFAULT_PRETRAINED, spelt out: the CLI starts without torch
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,12 +64,13 @@ def resolve_checkpoint(checkpoint: str | None, weights_dir: Path | None = None) 
         ValueError: no checkpoint given and no default weights installed (the message says what to pass).
         FileNotFoundError: the given path does not exist.
     """
-    from ..models.checkpoint import PRETRAINED
+    from ..models.checkpoint import PRETRAINED, weights_path
 
     if checkpoint is None:
-        weights_dir = weights_dir or Path(__file__).resolve().parent.parent / "weights"
-        if DEFAULT_WEIGHTS in PRETRAINED and (weights_dir / PRETRAINED[DEFAULT_WEIGHTS]).is_file():
-            return DEFAULT_WEIGHTS
+        if DEFAULT_WEIGHTS in PRETRAINED:
+            shipped = weights_dir / PRETRAINED[DEFAULT_WEIGHTS] if weights_dir else weights_path(DEFAULT_WEIGHTS)
+            if shipped.is_file():
+                return DEFAULT_WEIGHTS
         raise ValueError(
             f"no --checkpoint given and the default weights {DEFAULT_WEIGHTS!r} are not installed; "
             "pass --checkpoint PATH (a .pth/.pth.tar checkpoint or an exported .onnx file)"

@@ -34,7 +34,6 @@ logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
-SHIPPED_WEIGHTS = "xs-synthetic"
 
 
 def resolve_weights(checkpoint: str | os.PathLike | None) -> str | os.PathLike:
@@ -45,10 +44,10 @@ def resolve_weights(checkpoint: str | os.PathLike | None) -> str | os.PathLike:
     """
     if checkpoint is not None:
         return checkpoint
-    from ..models.checkpoint import PRETRAINED
+    from ..models.checkpoint import DEFAULT_PRETRAINED, PRETRAINED
 
-    if SHIPPED_WEIGHTS in PRETRAINED:
-        return SHIPPED_WEIGHTS
+    if DEFAULT_PRETRAINED in PRETRAINED:
+        return DEFAULT_PRETRAINED
     raise ValueError(
         "no weights given: pass --checkpoint PATH (a release snapshot_N.pth.tar, a checkpoint of this "
         "package, or an .onnx file with --backend onnx); no shipped weights are registered in this install"

@@ -25,6 +25,8 @@ DEFAULT_DEPTH_DIM = 32
 
 # Named weights that ship inside the package: name -> file under convnextpose/weights/.
 PRETRAINED: dict[str, str] = {"xs-synthetic": "convnextpose_xs_synthetic.pth"}
+# What the demo and the app load when no checkpoint is given.
+DEFAULT_PRETRAINED = "xs-synthetic"
 
 
 class CheckpointError(ValueError):
@@ -102,7 +104,7 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return dict(obj)
 
 
-def resolve_weights(path: str | os.PathLike) -> Path:
+def weights_path(path: str | os.PathLike) -> Path:
     """The file of a checkpoint argument: a name of :data:`PRETRAINED` (weights inside the package) or a path."""
     if str(path) in PRETRAINED:
         return Path(__file__).resolve().parent.parent / "weights" / PRETRAINED[str(path)]
@@ -116,7 +118,7 @@ def load_state_dict_file(
 
     ``path`` may also name weights shipped with the package (see :data:`PRETRAINED`).
     """
-    path = resolve_weights(path)
+    path = weights_path(path)
     checkpoint = read_checkpoint(path, map_location)
     key = next(k for k in ("network", "state_dict", "model") if k in checkpoint)
     state = checkpoint.pop(key)
@@ -200,7 +202,7 @@ def load_model(
     Raises:
         FileNotFoundError, CheckpointError: with the file, and the key or shape that is wrong.
     """
-    path = resolve_weights(path)
+    path = weights_path(path)
     source = str(path)
     state, meta = load_state_dict_file(path, map_location)
     spec_values = meta.get("model_spec") if isinstance(meta.get("model_spec"), Mapping) else None
