@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from convnextpose.config import load_config
-from convnextpose.engine import Trainer, pose_l1_loss, warmup_cosine_lr
+from convnextpose.config import ConfigError, load_config
+from convnextpose.engine import Trainer, mirror_tolerant_l1_loss, pose_l1_loss, warmup_cosine_lr
 from convnextpose.engine.dist import capture_rng_state, restore_rng_state
 from convnextpose.engine.snapshots import find_latest_snapshot, list_snapshots, read_snapshot
 from convnextpose.models.checkpoint import read_checkpoint
@@ -86,6 +86,56 @@ def test_pose_l1_loss_masks():
     assert pose_l1_loss(pred, target, vis, torch.ones(2)).item() == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="B, J, 3"):
         pose_l1_loss(pred, target[:, :2], vis, torch.ones(2))
+
+
+def test_mirror_tolerant_loss_forgives_only_a_whole_left_right_swap():
+    perm = torch.tensor([0, 2, 1, 4, 3])  # joint 0 central; (1, 2) and (3, 4) left/right pairs
+    target = torch.rand(3, 5, 3, generator=torch.Generator().manual_seed(0)) * 8
+    vis = torch.ones(3, 5)
+    vis[0, 1] = 0  # an invisible left joint stays masked after the swap (it becomes the right one)
+    depth = torch.ones(3)
+    swapped_pred = target[:, perm].clone()
+    strict = pose_l1_loss(swapped_pred, target, vis, depth)
+    assert strict > 0.5
+    # tolerance 0 is the release loss, whatever the prediction
+    noisy = target + torch.randn(target.shape, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(
+        mirror_tolerant_l1_loss(noisy, target, vis, depth, perm, 0.0), pose_l1_loss(noisy, target, vis, depth)
+    )
+    # a fully swapped prediction costs nothing under full tolerance, and (1 - t) of the strict loss otherwise
+    masked_pair = vis.clone()
+    masked_pair[0, 2] = 0  # mask both twins in sample 0 so the swapped prediction is exact there too
+    assert mirror_tolerant_l1_loss(swapped_pred, target, masked_pair, depth, perm, 1.0).item() == pytest.approx(0.0)
+    expected = 0.2 * pose_l1_loss(swapped_pred, target, masked_pair, depth)
+    assert mirror_tolerant_l1_loss(swapped_pred, target, masked_pair, depth, perm, 0.8).item() == pytest.approx(
+        expected.item()
+    )
+    # a correct prediction is never penalised, and a half swap (one pair) is not forgiven
+    assert mirror_tolerant_l1_loss(target, target, vis, depth, perm, 1.0).item() == pytest.approx(0.0)
+    half = target.clone()
+    half[:, [1, 2]] = target[:, [2, 1]]
+    assert mirror_tolerant_l1_loss(half, target, vis, depth, perm, 1.0) > 0.1
+    with pytest.raises(ValueError, match="tolerance"):
+        mirror_tolerant_l1_loss(target, target, vis, depth, perm, 1.5)
+    with pytest.raises(ValueError, match="flip_permutation"):
+        mirror_tolerant_l1_loss(target, target, vis, depth, perm[:4], 0.5)
+    with pytest.raises(ConfigError, match="train.mirror_tolerance"):
+        load_config(None, {"train.mirror_tolerance": 2.0})
+
+
+def test_trainer_uses_the_configured_mirror_tolerance(tmp_path):
+    """A network that answers with every left/right joint swapped costs nothing at tolerance 1, as in the release at 0."""
+    losses = {}
+    for tolerance in (0.0, 1.0):
+        cfg = tiny_cfg(tmp_path, f"tolerance{tolerance}", **{"train.mirror_tolerance": tolerance})
+        trainer = Trainer(cfg, train_samples=RandomSamples(), joint_set="human36m")
+        batch = next(iter(trainer.loader))
+        swapped = batch["target"][:, trainer.flip_permutation]
+        network = trainer.ddp_model
+        trainer.ddp_model = lambda images, network=network, swapped=swapped: swapped + 0.0 * network(images)
+        losses[tolerance] = trainer.train_step(batch)["coord"]
+    assert losses[1.0] == pytest.approx(0.0, abs=1e-7)
+    assert losses[0.0] > 0.3
 
 
 def test_warmup_then_half_cosine():

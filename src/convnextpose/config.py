@@ -76,6 +76,7 @@ class TrainConfig:
     weight_decay: float = 0.05  # AdamW decoupled weight decay on convolution weights
     betas: tuple[float, float] = (0.9, 0.999)  # AdamW betas
     grad_clip_norm: float = 0.0  # clip the gradient norm to this; 0 disables
+    mirror_tolerance: float = 0.0  # 0: the release's L1; up to 1: forgive left/right-swapped predictions (losses.py)
     amp: bool = True  # mixed precision (bfloat16/float16 autocast + GradScaler), CUDA only
     save_interval: int = 1  # write model_dump/snapshot_<epoch>.pth.tar every this many epochs (and the last)
     eval_interval: int = 0  # evaluate on the test set every this many epochs; 0: never while training
@@ -362,6 +363,7 @@ def validate(cfg: Config) -> Config:
         ("train.min_lr", 0 <= cfg.train.min_lr <= cfg.train.lr, "must be in [0, train.lr]"),
         ("train.warmup_epochs", cfg.train.warmup_epochs >= 0, "must be >= 0"),
         ("train.weight_decay", cfg.train.weight_decay >= 0, "must be >= 0"),
+        ("train.mirror_tolerance", 0.0 <= cfg.train.mirror_tolerance <= 1.0, "must be in [0, 1]"),
         ("train.save_interval", cfg.train.save_interval > 0, "must be positive"),
         ("train.eval_interval", cfg.train.eval_interval >= 0, "must be >= 0"),
         ("train.max_steps_per_epoch", cfg.train.max_steps_per_epoch >= 0, "must be >= 0"),

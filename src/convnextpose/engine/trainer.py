@@ -33,7 +33,7 @@ from ..models import build_model
 from ..models.checkpoint import CheckpointError, load_state_dict_file, save_checkpoint
 from ..models.convnextpose import ConvNeXtPose, normalize_variant_name
 from . import dist
-from .losses import pose_l1_loss
+from .losses import mirror_tolerant_l1_loss
 from .schedule import WarmupCosineSchedule
 from .snapshots import find_latest_snapshot, read_snapshot, snapshot_path
 
@@ -177,6 +177,7 @@ class Trainer:
         elif joint_set is None:
             raise ValueError("joint_set is required with train_samples")
         self.joint_set = get_joint_set(joint_set)
+        self.flip_permutation = torch.as_tensor(self.joint_set.flip_permutation, dtype=torch.long)
         self.train_samples = train_samples
         self.sampler = DistributedSampler(
             train_samples, num_replicas=self.world_size, rank=self.rank, shuffle=True, seed=cfg.run.seed, drop_last=True
@@ -387,7 +388,11 @@ class Trainer:
         lr = self.schedule.apply()
         with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=self.use_amp):
             pred = self.ddp_model(images)
-        losses = {"coord": pose_l1_loss(pred, target, vis, has_depth)}
+        losses = {
+            "coord": mirror_tolerant_l1_loss(
+                pred, target, vis, has_depth, self.flip_permutation, self.cfg.train.mirror_tolerance
+            )
+        }
         total = sum(losses.values())
         if not bool(torch.isfinite(total)):
             values = {k: float(v.detach()) for k, v in losses.items()}
