@@ -64,3 +64,14 @@ def test_cli_demo_uses_the_shipped_weights_by_default(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "single_person_2_2d.jpg").is_file() and (tmp_path / "single_person_2.json").is_file()
+
+
+def test_shipped_weights_follow_spread_legs_off_the_midline():
+    """single_person_1 jumps with feet and shoulders wide apart; the midline collapse of the model card would put them together."""
+    image = cv2.imread(str(shared_path("images", "single_person_1.png")))[:, :, ::-1]
+    person = PoseEstimator(load_model("xs-synthetic"), detector="frame").predict(image)[0]
+    names = list(person.joint_names)
+    width = image.shape[1]
+    for joint in ("Ankle", "Shoulder"):
+        left, right = person.joints_2d[names.index(f"L_{joint}")], person.joints_2d[names.index(f"R_{joint}")]
+        assert abs(left[0] - right[0]) > 0.1 * width, f"{joint}s {abs(left[0] - right[0]):.1f} px apart"
