@@ -60,7 +60,8 @@ def mirror_tolerant_l1_loss(
     Why: while a network cannot yet tell whether a person faces the camera, L1 is smallest with
     each left/right pair on the body's midline, and training from little data stalls there (the
     collapse measured in docs/training.md). Forgiving the swap lets joints settle on the limbs
-    first; the remaining ``1 - tolerance`` of the release loss still teaches which side is which.
+    first; the remaining ``1 - tolerance`` of the release loss still rewards the right side once the
+    network can tell it.
     ``tolerance=0`` is exactly :func:`pose_l1_loss`.
 
     Args:
