@@ -13,9 +13,9 @@ import socket
 import time
 from pathlib import Path
 
-logger = logging.getLogger(__name__)
+from ..models.checkpoint import DEFAULT_PRETRAINED as DEFAULT_WEIGHTS
 
-DEFAULT_WEIGHTS = "xs-synthetic"  # models.checkpoint.DEFAULT_PRETRAINED, spelt out: the CLI starts without torch
+logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
