@@ -9,11 +9,21 @@ from torch import nn
 
 from conftest import shared_path
 from convnextpose import build_model
-from convnextpose.export import count_batchnorms, export_onnx, export_torchscript, fuse_model, quantize_onnx
+from convnextpose.export import (
+    count_batchnorms,
+    export_onnx,
+    export_onnx_int8,
+    export_torchscript,
+    fold_input_normalization,
+    fuse_model,
+    pad_stage_channels,
+    quantize_onnx,
+)
 from convnextpose.export.fuse import fold_bn_before_conv
 from convnextpose.export.graph import PoseGraph, soft_argmax_with_confidence
 from convnextpose.export.onnx_export import compare_onnx_models, make_session, read_spec_metadata, verify_onnx
-from convnextpose.models import load_model
+from convnextpose.image import as_pixels, normalize_crops
+from convnextpose.models import ConvNeXtPose, load_model
 
 
 def randomize_batchnorms(model: nn.Module, seed: int = 0) -> nn.Module:
@@ -159,6 +169,70 @@ def test_int8_is_smaller_and_close_to_fp32(official_onnx, official_input, tmp_pa
     assert cost["mean_xy"] < 0.5 * between_photos
 
 
+@torch.no_grad()
+def test_padded_stages_compute_the_same_function():
+    torch.manual_seed(0)
+    model = randomize_batchnorms(ConvNeXtPose(depths=(1, 2, 1, 1), dims=(12, 20, 32, 40), input_size=(64, 64)))
+    padded = pad_stage_channels(model, multiple=16)
+    widths = [stage[0].dwconv.weight.shape[0] for stage in padded.backbone.stages]
+    assert widths == [16, 32, 32, 40]  # the last stage feeds the head and keeps its width
+    assert padded.backbone.stages[1][1].dwconv.groups == 32 and padded.backbone.stages[1][1].pwconv1.in_channels == 32
+    x = torch.randn(2, 3, 64, 64)
+    expected = model.forward_heatmaps(x)
+    np.testing.assert_allclose(padded.forward_heatmaps(x), expected, atol=1e-5 * float(expected.abs().max()))
+
+
+@torch.no_grad()
+def test_folded_normalisation_takes_pixel_values(tiny_model, rng):
+    model = randomize_batchnorms(tiny_model)
+    pixels = rng.integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
+    expected = model.forward_heatmaps(torch.from_numpy(normalize_crops(pixels)))
+    folded = fold_input_normalization(fuse_model(model))
+    got = folded.forward_heatmaps(torch.from_numpy(pixels).permute(0, 3, 1, 2).float())
+    np.testing.assert_allclose(got, expected, atol=1e-5 * float(expected.abs().max()))
+
+
+def test_pixel_input_onnx_matches_pytorch_on_the_official_fixture(official, official_input, official_onnx, tmp_path):
+    path, _ = official_onnx
+    pixels = as_pixels(official_input)
+    np.testing.assert_allclose(normalize_crops(pixels), official_input, atol=1e-6)  # the photo's crops themselves
+    report = export_onnx(official, tmp_path / "pixels.onnx", input_format="pixels", example_input=pixels[:2])
+    assert report.max_abs_diff < 1e-4
+    session = make_session(report.path)
+    assert session.get_inputs()[0].name == "pixels" and session.get_inputs()[0].type == "tensor(uint8)"
+    assert session.get_inputs()[0].shape[1:] == [256, 256, 3]
+    assert compare_onnx_models(path, report.path, pixels)["max_xy"] < 1e-4
+    with pytest.raises(ValueError, match="input_format"):
+        export_onnx(official, tmp_path / "bad.onnx", input_format="bgr")
+
+
+def test_int8_model_reads_pixels_without_a_quantise_step(official, official_input, official_onnx, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    path, _ = official_onnx
+    report = export_onnx_int8(official, tmp_path / "pixels.int8.onnx")
+    graph = onnx.load(str(report.path)).graph
+    assert graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8
+    first = [node for node in graph.node if graph.input[0].name in node.input]
+    assert [node.op_type for node in first] == ["Transpose"]  # then straight into DequantizeLinear
+    reader = [node for node in graph.node if first[0].output[0] in node.input]
+    assert [node.op_type for node in reader] == ["DequantizeLinear"]
+    # As close to FP32 as the normalised-input INT8 model (test_int8_is_smaller_and_close_to_fp32).
+    reference = quantize_onnx(path, tmp_path / "normalized.int8.onnx")
+    pixels = as_pixels(official_input)
+    cost = compare_onnx_models(path, report.path, pixels)["mean_xy"]
+    assert cost < 1.5 * compare_onnx_models(path, reference.path, pixels)["mean_xy"] + 0.05
+
+
+def test_int8_export_pads_stage_widths(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    torch.manual_seed(0)
+    model = ConvNeXtPose(depths=(1, 1, 1, 1), dims=(24, 32, 48, 64), head_width=32, input_size=(64, 64)).eval()
+    report = export_onnx_int8(model, tmp_path / "m.int8.onnx", input_format="normalized")
+    shapes = [tuple(init.dims) for init in onnx.load(str(report.path)).graph.initializer]
+    assert (32, 1, 7, 7) in shapes and (24, 1, 7, 7) not in shapes
+    assert report.details["pad_channels"] == 16 and report.details["input_format"] == "normalized"
+
+
 def test_onnx_file_runs_in_the_estimator(official_onnx, official, tmp_path):
     from convnextpose import PoseEstimator
     from convnextpose.image import read_image
@@ -169,6 +243,20 @@ def test_onnx_file_runs_in_the_estimator(official_onnx, official, tmp_path):
     by_torch = PoseEstimator(official).predict(image, [[30, 20, 200, 220]], [4000.0])
     np.testing.assert_allclose(by_onnx[0].joints_hm, by_torch[0].joints_hm, atol=1e-4)
     assert by_onnx[0].joint_set.name == "human36m"
+
+
+def test_pixel_input_onnx_file_runs_in_the_estimator_with_flip_test(official, tmp_path):
+    from convnextpose import PoseEstimator
+    from convnextpose.image import read_image
+
+    path = export_onnx(official, tmp_path / "pixels.onnx", input_format="pixels").path
+    image = read_image(shared_path("images", "single_person_2.png"))
+    estimator = PoseEstimator(path, backend="onnx", flip_test=True)
+    assert estimator.backend.takes_pixels and estimator.spec.input_size == (256, 256)
+    by_onnx = estimator.predict(image, [[30, 20, 200, 220]], [4000.0])
+    by_torch = PoseEstimator(official, flip_test=True).predict(image, [[30, 20, 200, 220]], [4000.0])
+    np.testing.assert_allclose(by_onnx[0].joints_hm, by_torch[0].joints_hm, atol=1e-4)
+    np.testing.assert_allclose(by_onnx[0].confidence, by_torch[0].confidence, atol=1e-4)
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -207,6 +295,13 @@ def test_export_cli_onnx_int8(tmp_path):
     assert result.returncode == 0, result.stderr
     assert out.is_file() and (tmp_path / "official.onnx").is_file()
     assert "max |diff| vs PyTorch" in result.stdout and "INT8 vs FP32" in result.stdout
+    assert make_session(out).get_inputs()[0].type == "tensor(uint8)"  # pixels, the INT8 default
+    wrong = subprocess.run(
+        [sys.executable, "-m", "convnextpose", "export", "test", "--format", "torchscript", "--input", "pixels"],
+        capture_output=True,
+        text=True,
+    )
+    assert wrong.returncode == 1 and "--input" in wrong.stderr
     bad = subprocess.run(
         [sys.executable, "-m", "convnextpose", "export", str(tmp_path / "nope.pth")], capture_output=True, text=True
     )

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import platform
 
 import pytest
 
 from conftest import shared_path
 from convnextpose.cli import main as cli_main
-from convnextpose.inference.benchmark import RUNTIMES, markdown_report, run_benchmark, time_interleaved, write_report
+from convnextpose.inference.benchmark import (
+    RUNTIMES,
+    markdown_report,
+    run_benchmark,
+    steady_allocator,
+    time_interleaved,
+    write_report,
+)
 
 
 def test_interleaved_timing_runs_blocks_in_turn():
@@ -34,6 +42,7 @@ def test_benchmark_on_the_tiny_variant(tmp_path):
     assert result.int8_accuracy["generated"]["mean_xy"] >= 0
     report = markdown_report(result)
     assert "| TEST |" in report and "Speed-up over eager" in report and "End to end" in report
+    assert f"malloc thresholds fixed: {result.machine['steady_allocator']}" in report
     paths = write_report(result, tmp_path)
     assert json.loads(paths["json"].read_text())["timings"][0]["variant"] == "test"
     assert paths["plot"].read_bytes()[:4] == b"\x89PNG" and paths["markdown"].read_text() == report
@@ -53,3 +62,8 @@ def test_bench_cli_quick_run(tmp_path, capsys):
 def test_zero_end_to_end_frames_skips_that_measurement():
     result = run_benchmark(variants=["test"], batches=[1], runtimes=["eager"], repeats=2, e2e_frames=0)
     assert result.end_to_end == [] and [t.runtime for t in result.timings] == ["eager"]
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
+def test_steady_allocator_is_applied_on_glibc():
+    assert steady_allocator() is True

@@ -91,3 +91,32 @@ def normalize_crops(crops: np.ndarray) -> np.ndarray:
     crops = np.asarray(crops, dtype=np.float32) / 255.0
     crops = (crops - IMAGENET_MEAN) / IMAGENET_STD
     return np.ascontiguousarray(crops.transpose(0, 3, 1, 2))
+
+
+# The network takes crops in one of two formats: "pixels", (N, H, W, 3) uint8 RGB as cropped, or
+# "normalized", (N, 3, H, W) float32 as normalize_crops makes them. Exported models may take either.
+
+
+def is_pixel_batch(batch: np.ndarray) -> bool:
+    """True for a uint8 (N, H, W, 3) batch of RGB crops (the ``pixels`` format)."""
+    array = np.asarray(batch)
+    return array.dtype == np.uint8 and array.ndim == 4 and array.shape[-1] == 3
+
+
+def as_normalized(batch: np.ndarray) -> np.ndarray:
+    """(N, 3, H, W) float32 normalised crops from a batch in either format."""
+    if is_pixel_batch(batch):
+        return normalize_crops(batch)
+    return np.ascontiguousarray(np.asarray(batch, dtype=np.float32))
+
+
+def as_pixels(batch: np.ndarray) -> np.ndarray:
+    """(N, H, W, 3) uint8 RGB crops from a batch in either format.
+
+    Normalised crops are mapped back and rounded, which restores crops made by
+    :func:`normalize_crops` exactly; other values are clipped to 0-255.
+    """
+    if is_pixel_batch(batch):
+        return np.ascontiguousarray(batch)
+    values = np.asarray(batch, dtype=np.float32).transpose(0, 2, 3, 1) * IMAGENET_STD + IMAGENET_MEAN
+    return np.clip(np.rint(values * 255.0), 0, 255).astype(np.uint8)

@@ -28,6 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--static-batch", action="store_true", help="fix the batch size to 1 (ONNX)")
     parser.add_argument("--no-confidence", action="store_true", help="export joints_hm only")
     parser.add_argument(
+        "--input",
+        choices=("normalized", "pixels"),
+        default=None,
+        help="ONNX input: float (B, 3, H, W) normalised crops, or uint8 (B, H, W, 3) RGB pixels with the "
+        "normalisation inside the model (default: pixels for onnx-int8, normalized for onnx)",
+    )
+    parser.add_argument(
         "--calibration",
         default=None,
         metavar="FOLDER",
@@ -40,8 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..export import export_onnx, export_tflite, export_torchscript, quantize_onnx
-    from ..export.onnx_export import calibration_batch, compare_onnx_models, generated_calibration_images, sample_input
+    from ..export import export_onnx, export_onnx_int8, export_tflite, export_torchscript
+    from ..export.onnx_export import calibration_crops, compare_onnx_models, generated_calibration_images, sample_input
+    from ..image import as_normalized
     from ..models import build_model, load_model
     from ..models.checkpoint import PRETRAINED
     from ..models.convnextpose import VARIANTS
@@ -56,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {source} is a variant name: exporting RANDOM weights (for speed tests only)")
     else:
         raise FileNotFoundError(f"checkpoint not found: {source} (nor a shipped name {sorted(PRETRAINED)} or variant)")
+    if args.input and args.format not in ("onnx", "onnx-int8"):
+        raise ValueError(f"--input applies to the onnx and onnx-int8 formats, not {args.format}")
     out = Path(args.out) if args.out else Path("output/export") / f"{name}{FORMATS[args.format]}"
     with_confidence = not args.no_confidence
     size = model.spec.input_size
@@ -68,19 +78,22 @@ def run(args: argparse.Namespace) -> int:
             files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp"})
             if not files:
                 raise ValueError(f"{folder}: no .jpg/.png/.bmp images to calibrate on")
-            return calibration_batch([read_image(p) for p in files[:count]], size)
-        return calibration_batch(generated_calibration_images(count, size, seed=seed), size)
+            return calibration_crops([read_image(p) for p in files[:count]], size)
+        return calibration_crops(generated_calibration_images(count, size, seed=seed), size)
 
     if args.format in ("onnx", "onnx-int8"):
+        input_format = args.input or ("pixels" if args.format == "onnx-int8" else "normalized")
         fp32_path = out if args.format == "onnx" else out.with_name(out.name.replace(".int8.onnx", "") + ".onnx")
-        report = export_onnx(
-            model, fp32_path, opset=args.opset, dynamic_batch=not args.static_batch, with_confidence=with_confidence
-        )
+        options = dict(
+            opset=args.opset, dynamic_batch=not args.static_batch, with_confidence=with_confidence,
+            input_format=input_format,
+        )  # fmt: skip
+        report = export_onnx(model, fp32_path, **options)
         print(report.summary())
         if args.format == "onnx-int8":
-            report = quantize_onnx(fp32_path, out, calibration(args.calibration_count, seed=0))
+            report = export_onnx_int8(model, out, calibration(args.calibration_count, seed=0), **options)
             # Accuracy cost on inputs not used for calibration.
-            held_out = calibration_batch(generated_calibration_images(8, size, seed=1), size)
+            held_out = calibration_crops(generated_calibration_images(8, size, seed=1), size)
             cost = compare_onnx_models(fp32_path, out, held_out)
             print(report.summary())
             print(
@@ -96,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
             model,
             out,
             int8=int8,
-            calibration=calibration(min(args.calibration_count, 16), 0) if int8 else None,
+            calibration=as_normalized(calibration(min(args.calibration_count, 16), 0)) if int8 else None,
             example_input=sample_input(model, 1),
         )
         print(report.summary())

@@ -6,23 +6,34 @@ with an install hint if they are missing.
 
 from __future__ import annotations
 
-from .fuse import count_batchnorms, fuse_model, optimize_model
-from .graph import PoseGraph, soft_argmax_with_confidence
-from .onnx_export import ExportReport, compare_onnx_models, export_onnx, quantize_onnx, verify_onnx
+from .fuse import count_batchnorms, fold_input_normalization, fuse_model, optimize_model, pad_stage_channels
+from .graph import PixelGraph, PoseGraph, soft_argmax_with_confidence
+from .onnx_export import (
+    ExportReport,
+    compare_onnx_models,
+    export_onnx,
+    export_onnx_int8,
+    quantize_onnx,
+    verify_onnx,
+)
 from .tflite_export import TFLiteRunner, export_tflite
 from .torchscript_export import export_torchscript
 
 __all__ = [
     "ExportReport",
+    "PixelGraph",
     "PoseGraph",
     "TFLiteRunner",
     "compare_onnx_models",
     "count_batchnorms",
     "export_onnx",
+    "export_onnx_int8",
     "export_tflite",
     "export_torchscript",
+    "fold_input_normalization",
     "fuse_model",
     "optimize_model",
+    "pad_stage_channels",
     "quantize_onnx",
     "soft_argmax_with_confidence",
     "verify_onnx",

@@ -14,6 +14,7 @@ import copy
 import torch
 from torch import nn
 
+from ..image import IMAGENET_MEAN, IMAGENET_STD
 from ..models.backbone import Block
 from ..models.head import SeparableUpLayer
 
@@ -53,7 +54,11 @@ def fold_bn_before_conv(bn: nn.BatchNorm2d, conv: nn.Conv2d) -> None:
     """Make ``conv`` compute ``conv(bn(x))`` (in place); ``conv`` must have no padding."""
     if not _unpadded(conv):
         raise ValueError("cannot fold a batch norm into a following convolution with zero padding")
-    scale, shift = _bn_affine(bn)
+    _fold_affine_before_conv(*_bn_affine(bn), conv)
+
+
+def _fold_affine_before_conv(scale: torch.Tensor, shift: torch.Tensor, conv: nn.Conv2d) -> None:
+    """Make ``conv`` compute ``conv(scale * x + shift)`` per input channel (in place; ``conv`` unpadded)."""
     groups = conv.groups
     out_ch, in_per_group = conv.weight.shape[:2]
     weight = conv.weight.double()
@@ -108,4 +113,65 @@ def optimize_model(model: nn.Module, fuse: bool = True, channels_last: bool = Tr
     out = fuse_model(model) if fuse else copy.deepcopy(model).eval()
     if channels_last:
         out = out.to(memory_format=torch.channels_last)
+    return out
+
+
+@torch.no_grad()
+def fold_input_normalization(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` whose stem takes RGB pixel values (0-255) instead of normalised crops.
+
+    The release normalises crops as ``(x / 255 - mean) / std`` per channel; that affine map folds
+    exactly into the stem convolution, which reads no padding. A model that takes pixels needs no
+    normalisation outside it, and its INT8 version reads uint8 pixels without a quantise step.
+    """
+    out = copy.deepcopy(model).eval()
+    stem = out.backbone.downsample_layers[0][0]
+    if not isinstance(stem, nn.Conv2d) or not _unpadded(stem):
+        raise ValueError("the normalisation folds only into an unpadded stem convolution")
+    std = torch.as_tensor(IMAGENET_STD, dtype=torch.float64)
+    mean = torch.as_tensor(IMAGENET_MEAN, dtype=torch.float64)
+    _fold_affine_before_conv(1.0 / (255.0 * std), -mean / std, stem)
+    return out
+
+
+def _grow_conv(conv: nn.Conv2d, axis: int, size: int) -> None:
+    """Append zero output (axis 0) or input (axis 1) channels to ``conv`` until it has ``size`` (in place)."""
+    weight = conv.weight.data
+    extra = list(weight.shape)
+    extra[axis] = size - weight.shape[axis]
+    conv.weight = nn.Parameter(torch.cat([weight, weight.new_zeros(extra)], axis))
+    if axis == 0:
+        conv.out_channels = size
+        if conv.bias is not None:
+            conv.bias = nn.Parameter(torch.cat([conv.bias.data, conv.bias.new_zeros(size - len(conv.bias))]))
+    else:
+        conv.in_channels = size
+
+
+@torch.no_grad()
+def pad_stage_channels(model: nn.Module, multiple: int = 16) -> nn.Module:
+    """A fused copy of ``model`` whose backbone stages carry zero channels up to a multiple of ``multiple``.
+
+    onnxruntime's fast INT8 depthwise kernels (x86) need a multiple of 16 channels; the XS
+    network's first stage has 40, whose 7x7 depthwise convolutions then take a generic path about
+    1.3x slower. The added channels have zero weights and biases everywhere, stay zero through
+    ReLU and the residual sums, and are ignored by the next downsampling convolution, so the
+    function is exactly the same. The last stage is left as it is (its width feeds the head).
+    """
+    out = fuse_model(model)
+    backbone = out.backbone
+    for i, stage in enumerate(backbone.stages[:-1]):
+        width = backbone.dims[i]
+        padded = -(-width // multiple) * multiple
+        if padded == width:
+            continue
+        producer = backbone.downsample_layers[i][0 if i == 0 else 1]
+        consumer = backbone.downsample_layers[i + 1][1]
+        _grow_conv(producer, 0, padded)
+        for block in stage:
+            _grow_conv(block.dwconv, 0, padded)
+            block.dwconv.in_channels = block.dwconv.groups = padded
+            _grow_conv(block.pwconv1, 1, padded)
+            _grow_conv(block.pwconv2, 0, padded)
+        _grow_conv(consumer, 1, padded)
     return out

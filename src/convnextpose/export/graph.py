@@ -31,10 +31,12 @@ def soft_argmax_with_confidence(
         joints_hm (B, J, 3) in heatmap units (x, y cells, z bins) and confidence (B, J) in [0, 1]:
         the probability mass within 1.5 cells of the 2D expectation.
     """
-    batch, _, height, width = heatmaps.shape
-    probs = F.softmax(heatmaps.reshape(batch, num_joints, depth_dim * height * width), dim=2)
-    probs = probs.reshape(batch, num_joints, depth_dim, height * width)
-    plane = probs.sum(dim=2).reshape(batch, num_joints, height, width)  # (B, J, H, W)
+    # -1 for the batch axis (not heatmaps.shape[0]): the exported graph then needs no Shape of the
+    # heatmaps, which in an INT8 model would dequantise the whole (B, J*D, H, W) tensor only to read it.
+    height, width = int(heatmaps.shape[2]), int(heatmaps.shape[3])
+    probs = F.softmax(heatmaps.reshape(-1, num_joints, depth_dim * height * width), dim=2)
+    probs = probs.reshape(-1, num_joints, depth_dim, height * width)
+    plane = probs.sum(dim=2).reshape(-1, num_joints, height, width)  # (B, J, H, W)
     marginal_z = probs.sum(dim=3)  # (B, J, D)
     xs = torch.arange(width, dtype=probs.dtype, device=probs.device)
     ys = torch.arange(height, dtype=probs.dtype, device=probs.device)
@@ -68,3 +70,19 @@ class PoseGraph(nn.Module):
             self.model.forward_heatmaps(images), self.num_joints, self.depth_dim
         )
         return (coords, confidence) if self.with_confidence else coords
+
+
+class PixelGraph(nn.Module):
+    """A :class:`PoseGraph` fed RGB pixels: uint8 (B, H, W, 3) -> joints_hm (B, J, 3) [, confidence (B, J)].
+
+    The wrapped graph's network must take pixel values, i.e. have the input normalisation folded
+    into its stem (:func:`~convnextpose.export.fuse.fold_input_normalization`); this module only
+    reorders the axes and converts to float, so an app can hand the model its crop as it is.
+    """
+
+    def __init__(self, graph: PoseGraph) -> None:
+        super().__init__()
+        self.graph = graph
+
+    def forward(self, pixels: torch.Tensor) -> Any:
+        return self.graph(pixels.permute(0, 3, 1, 2).float())

@@ -1,8 +1,10 @@
-"""Runtimes that turn a batch of normalised crops into joints: PyTorch and ONNX Runtime.
+"""Runtimes that turn a batch of person crops into joints: PyTorch, ONNX Runtime and TFLite.
 
-A backend is called with (N, 3, H, W) float32 crops and returns ``joints_hm`` (N, J, 3) in heatmap
-units and ``confidence`` (N, J), both float32 NumPy arrays. ``spec`` tells the estimator the
-input size, joints, depth bins and joint set.
+A backend is called with a batch of crops, either (N, 3, H, W) float32 normalised or (N, H, W, 3)
+uint8 pixels (:mod:`convnextpose.image`), and returns ``joints_hm`` (N, J, 3) in heatmap units and
+``confidence`` (N, J), both float32 NumPy arrays. ``takes_pixels`` says which format the model
+reads as it is (the other is converted); ``spec`` tells the estimator the input size, joints,
+depth bins and joint set.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..image import as_normalized, as_pixels
 from ..models.checkpoint import PRETRAINED, _joint_set_for, load_model
 from ..models.convnextpose import ConvNeXtPose, ModelSpec
 
@@ -59,6 +62,7 @@ class TorchBackend:
     """
 
     name = "torch"
+    takes_pixels = False
 
     def __init__(self, model: nn.Module | str | os.PathLike, device: str = "cpu", optimize: bool = True) -> None:
         from ..export.fuse import optimize_model
@@ -76,7 +80,7 @@ class TorchBackend:
 
     @torch.inference_mode()
     def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        images = torch.from_numpy(np.ascontiguousarray(crops, dtype=np.float32)).to(self.device)
+        images = torch.from_numpy(as_normalized(crops)).to(self.device)
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         if self._freeze:
@@ -122,17 +126,20 @@ class OnnxBackend:
         self.output_names = [o.name for o in self.session.get_outputs()]
         shape = inputs[0].shape
         self.dynamic_batch = not isinstance(shape[0], int)
+        # uint8 (N, H, W, 3) pixels (export_onnx(input_format="pixels")) or float (N, 3, H, W).
+        self.takes_pixels = inputs[0].type == "tensor(uint8)"
+        height, width = (shape[1], shape[2]) if self.takes_pixels else (shape[2], shape[3])
         values = read_spec_metadata(self.session)
         if values is not None:
             self.spec = ModelSpec.from_dict(values)
         else:  # a foreign file: read what we need from the shapes
             joints = self.session.get_outputs()[0].shape[1]
             self.spec = ModelSpec(
-                num_joints=int(joints), input_size=(int(shape[2]), int(shape[3])), joint_set=_joint_set_for(int(joints))
+                num_joints=int(joints), input_size=(int(height), int(width)), joint_set=_joint_set_for(int(joints))
             )
 
     def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        crops = np.ascontiguousarray(crops, dtype=np.float32)
+        crops = as_pixels(crops) if self.takes_pixels else as_normalized(crops)
         if self.dynamic_batch:
             outputs = self.session.run(None, {self.input_name: crops})
         else:
@@ -154,6 +161,7 @@ class TFLiteBackend:
     """
 
     name = "tflite"
+    takes_pixels = False
 
     def __init__(self, model: str | os.PathLike, threads: int | None = None) -> None:
         from ..export.tflite_export import TFLiteRunner
@@ -165,7 +173,7 @@ class TFLiteBackend:
         self.spec = ModelSpec(num_joints=joints, input_size=self.runner.input_size, joint_set=_joint_set_for(joints))
 
     def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.runner(crops)
+        return self.runner(as_normalized(crops))
 
 
 def make_backend(model: Any, backend: str = "torch", device: str = "cpu", **kwargs: Any) -> Any:

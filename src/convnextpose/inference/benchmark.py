@@ -7,7 +7,9 @@ For each variant it measures parameters, MACs, and latency at batch 1 and 16 of:
 - ``torch-opt``: our PyTorch inference path, what :class:`PoseEstimator` runs: the fused,
   channels-last graph traced, frozen and ``torch.jit.optimize_for_inference``-d (oneDNN
   prepacked convolutions with fused ReLU and residual add);
-- ``ort-fp32`` / ``ort-int8``: ONNX Runtime on the exported FP32 and static-INT8 models.
+- ``ort-fp32`` / ``ort-int8``: ONNX Runtime on the exported FP32 model and on the INT8 model as
+  ``convnextpose export --format onnx-int8`` writes it (:func:`~convnextpose.export.export_onnx_int8`:
+  uint8 pixel input, stage widths padded to multiples of 16).
 
 All compute the same output, joint coordinates in heatmap units (the released network's
 output; the confidence the estimator adds costs ~0.3 ms per crop more). Runs are interleaved in
@@ -130,6 +132,33 @@ def machine_info(threads: int) -> dict[str, Any]:
     return info
 
 
+def steady_allocator(mmap_threshold: int = 64 << 20) -> bool:
+    """Make glibc's malloc serve large tensors from the heap for the rest of the process.
+
+    By default glibc maps every allocation above a threshold (128 kB at start, raised as mapped
+    blocks are freed) straight from the kernel, and hands freed heap memory back: then every
+    call of a network that allocates its activations anew page-faults on them. How often that
+    happens depends on what the process did before (an ONNX export raises the threshold), so
+    the same eager M network timed 38 ms in one run and 57-63 ms in another. Fixing the
+    thresholds gives every runtime the same, steady allocator. Returns False where this is not
+    glibc (nothing changes).
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if platform.system() != "Linux" or not name:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+        return bool(libc.mallopt(m_mmap_threshold, mmap_threshold)) and bool(
+            libc.mallopt(m_trim_threshold, 4 * mmap_threshold)
+        )
+    except (OSError, AttributeError):
+        return False
+
+
 def _torch_runner(module: torch.nn.Module, batch: np.ndarray, channels_last: bool) -> Callable[[], Any]:
     x = torch.from_numpy(batch)
     if channels_last:
@@ -143,7 +172,9 @@ def _torch_runner(module: torch.nn.Module, batch: np.ndarray, channels_last: boo
 
 
 def _ort_runner(session: Any, batch: np.ndarray) -> Callable[[], Any]:
-    feed = {session.get_inputs()[0].name: batch}
+    from ..export.onnx_export import input_feed
+
+    feed = input_feed(session, batch)  # converted once, outside the timing
     return lambda: session.run(None, feed)
 
 
@@ -159,9 +190,9 @@ def build_runtimes(
     variant: str, workdir: Path, threads: int, runtimes: Sequence[str], result: BenchResult
 ) -> tuple[dict[str, Callable[[np.ndarray], Callable[[], Any]]], tuple[int, int]]:
     """For each runtime, a factory ``batch -> zero-argument callable`` running one forward pass; and the input size."""
-    from ..export import export_onnx, optimize_model, quantize_onnx
+    from ..export import export_onnx, export_onnx_int8, optimize_model
     from ..export.graph import PoseGraph
-    from ..export.onnx_export import calibration_batch, generated_calibration_images
+    from ..export.onnx_export import calibration_crops, generated_calibration_images
     from ..models import build_model
     from ..models.profile import count_macs, count_parameters
 
@@ -190,7 +221,8 @@ def build_runtimes(
         if "ort-int8" in runtimes:
             size = model.spec.input_size
             int8 = workdir / f"{variant}.int8.onnx"
-            quantize_onnx(fp32, int8, calibration_batch(generated_calibration_images(16, size), size))
+            calibration = calibration_crops(generated_calibration_images(16, size), size)
+            export_onnx_int8(model, int8, calibration, with_confidence=False)
             session8 = make_session(int8, threads=threads)
             factories["ort-int8"] = lambda b: _ort_runner(session8, b)
     return factories, model.spec.input_size
@@ -205,21 +237,21 @@ def int8_accuracy(
     images, each resized to the input as one whole-frame crop) the mean and max 2D shift in
     heatmap cells and the mean depth shift in bins (see :func:`compare_onnx_models`).
     """
-    from ..export import export_onnx, quantize_onnx
-    from ..export.onnx_export import calibration_batch, compare_onnx_models, generated_calibration_images
+    from ..export import export_onnx, export_onnx_int8
+    from ..export.onnx_export import calibration_crops, compare_onnx_models, generated_calibration_images
     from ..models import load_model
 
     model = load_model(checkpoint)
     size = model.spec.input_size
     fp32, int8 = workdir / "accuracy.onnx", workdir / "accuracy.int8.onnx"
     export_onnx(model, fp32)
-    quantize_onnx(fp32, int8, calibration_batch(generated_calibration_images(calibration_count, size), size))
+    export_onnx_int8(model, int8, calibration_crops(generated_calibration_images(calibration_count, size), size))
     out: dict[str, Any] = {"checkpoint": str(checkpoint)}
     out["generated"] = compare_onnx_models(
-        fp32, int8, calibration_batch(generated_calibration_images(8, size, seed=1), size)
+        fp32, int8, calibration_crops(generated_calibration_images(8, size, seed=1), size)
     )
     if photos:
-        out["photos"] = compare_onnx_models(fp32, int8, calibration_batch(photos, size))
+        out["photos"] = compare_onnx_models(fp32, int8, calibration_crops(photos, size))
     return out
 
 
@@ -329,6 +361,7 @@ def run_benchmark(
     started = time.perf_counter()
     torch.set_num_threads(threads)
     result = BenchResult(machine_info(threads))
+    result.machine["steady_allocator"] = steady_allocator()
     with tempfile.TemporaryDirectory(prefix="convnextpose-bench-") as tmp:
         workdir = Path(tmp)
         for variant in variants:
@@ -345,7 +378,7 @@ def run_benchmark(
                     if name in samples:
                         result.timings.append(Timing(variant, name, batch, samples[name]))
         if end_to_end and e2e_variant and e2e_frames > 0:
-            from ..export import export_onnx, quantize_onnx
+            from ..export import export_onnx, export_onnx_int8
             from ..models import build_model
 
             torch.manual_seed(0)
@@ -355,7 +388,7 @@ def run_benchmark(
             plan = [("onnx", fp32, "ort-fp32"), ("torch", model, "torch-opt")]
             if "ort-int8" in runtimes:
                 int8 = workdir / "e2e.int8.onnx"
-                quantize_onnx(fp32, int8)
+                export_onnx_int8(model, int8)
                 plan.insert(1, ("onnx", int8, "ort-int8"))
             for backend, source, label in plan:
                 if progress:
@@ -376,7 +409,7 @@ def markdown_report(result: BenchResult) -> str:
     lines = [
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['threads']} threads; torch {m['torch']}, "
         f"onnxruntime {m.get('onnxruntime')}; load average before {m.get('load_average_before')}, "
-        f"after {m.get('load_average_after')}.",
+        f"after {m.get('load_average_after')}; malloc thresholds fixed: {m.get('steady_allocator')}.",
         "",
         "| variant | params (M) | GMACs | runtime | batch | median ms | min-max ms | ms/image | images/s |",
         "|---|---|---|---|---|---|---|---|---|",

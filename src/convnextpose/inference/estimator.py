@@ -346,14 +346,19 @@ class PoseEstimator:
         return results
 
     def _crops(self, job: _Job, rows: list[int]) -> np.ndarray:
-        return normalize_crops_lut(warp_crops(job.image, job.transforms[rows], self.input_size))
+        """(N, H, W, 3) uint8 RGB crops of the job's people."""
+        return warp_crops(job.image, job.transforms[rows], self.input_size)
 
     def _forward(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Network on (N, 3, H, W) crops; with flip test, the mirrored crops ride in the same batch."""
+        """Network on (N, H, W, 3) uint8 crops; with flip test, the mirrored crops ride in the same batch."""
+        if self.flip_test:
+            crops = np.concatenate([crops, crops[:, :, ::-1]])
+        if not getattr(self.backend, "takes_pixels", False):
+            crops = normalize_crops_lut(crops)
         if not self.flip_test:
             return self.backend(crops)
-        n = len(crops)
-        coords, conf = self.backend(np.concatenate([crops, crops[..., ::-1]]))
+        n = len(crops) // 2
+        coords, conf = self.backend(crops)
         perm = self.joint_set.flip_permutation
         flipped = flip_back(coords[n:], perm, self.spec.output_size[1])
         return (coords[:n] + flipped) / 2.0, (conf[:n] + conf[n:][:, perm]) / 2.0
