@@ -180,6 +180,8 @@ def test_padded_stages_compute_the_same_function():
     x = torch.randn(2, 3, 64, 64)
     expected = model.forward_heatmaps(x)
     np.testing.assert_allclose(padded.forward_heatmaps(x), expected, atol=1e-5 * float(expected.abs().max()))
+    with pytest.raises(ValueError, match="multiple"):
+        pad_stage_channels(model, multiple=0)
 
 
 @torch.no_grad()

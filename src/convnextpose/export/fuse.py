@@ -158,6 +158,8 @@ def pad_stage_channels(model: nn.Module, multiple: int = 16) -> nn.Module:
     ReLU and the residual sums, and are ignored by the next downsampling convolution, so the
     function is exactly the same. The last stage is left as it is (its width feeds the head).
     """
+    if int(multiple) < 1:
+        raise ValueError(f"multiple must be a positive number of channels, got {multiple}")
     out = fuse_model(model)
     backbone = out.backbone
     for i, stage in enumerate(backbone.stages[:-1]):
