@@ -235,6 +235,16 @@ def test_int8_export_pads_stage_widths(tmp_path):
     assert report.details["pad_channels"] == 16 and report.details["input_format"] == "normalized"
 
 
+def test_static_batch_int8_model_runs_one_crop_at_a_time(tiny_model, rng, tmp_path):
+    fp32 = export_onnx(tiny_model, tmp_path / "m.onnx").path
+    report = export_onnx_int8(tiny_model, tmp_path / "m.int8.onnx", dynamic_batch=False)
+    session = make_session(report.path)
+    assert session.get_inputs()[0].shape == [1, 64, 64, 3]
+    crops = rng.integers(0, 256, (3, 64, 64, 3), dtype=np.uint8)
+    cost = compare_onnx_models(fp32, report.path, crops)  # three crops through a batch-1 model
+    assert np.isfinite(list(cost.values())).all()
+
+
 def test_onnx_file_runs_in_the_estimator(official_onnx, official, tmp_path):
     from convnextpose import PoseEstimator
     from convnextpose.image import read_image

@@ -88,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
             opset=args.opset, dynamic_batch=not args.static_batch, with_confidence=with_confidence,
             input_format=input_format,
         )  # fmt: skip
-        report = export_onnx(model, fp32_path, **options)
+        example = sample_input(model, 1) if args.static_batch else None  # a static batch is the example's
+        report = export_onnx(model, fp32_path, example_input=example, **options)
         print(report.summary())
         if args.format == "onnx-int8":
             report = export_onnx_int8(model, out, calibration(args.calibration_count, seed=0), **options)

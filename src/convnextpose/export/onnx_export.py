@@ -103,6 +103,19 @@ def input_feed(session: Any, batch: Any) -> dict[str, np.ndarray]:
     return {session.get_inputs()[0].name: value}
 
 
+def run_session(session: Any, batch: Any) -> list[np.ndarray]:
+    """All outputs of an onnxruntime session on a batch in either format.
+
+    A model exported with a fixed batch size of 1 is run one crop at a time.
+    """
+    batch = np.asarray(batch)
+    fixed = session.get_inputs()[0].shape[0]
+    if isinstance(fixed, int) and fixed != len(batch):
+        parts = [session.run(None, input_feed(session, batch[i : i + 1])) for i in range(len(batch))]
+        return [np.concatenate([part[k] for part in parts]) for k in range(len(parts[0]))]
+    return session.run(None, input_feed(session, batch))
+
+
 def export_onnx(
     model: nn.Module,
     path: str | os.PathLike,
@@ -458,13 +471,15 @@ def export_onnx_int8(
     multiple of ``pad_channels`` and, by default, uint8 ``pixels`` input, then quantises it with
     :func:`quantize_onnx`. On XS at 256x256 the two layout choices together took 0.3 ms (4 %)
     off a batch-1 call on a 2-core AVX2 CPU; the function is unchanged (zero channels, exactly
-    folded normalisation). ``calibration`` as for :func:`quantize_onnx`.
+    folded normalisation). ``calibration`` as for :func:`quantize_onnx`; ``dynamic_batch=False``
+    fixes the batch size to 1, as on a phone.
     """
     with tempfile.TemporaryDirectory(prefix="convnextpose-int8-") as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
         export_onnx(
             model, fp32, opset=opset, dynamic_batch=dynamic_batch, with_confidence=with_confidence,
             input_format=input_format, pad_channels=pad_channels,
+            example_input=None if dynamic_batch else sample_input(_unwrap(model), 1),  # static: batch 1
         )  # fmt: skip
         report = quantize_onnx(fp32, path, calibration)
     report.details.update(input_format=input_format, pad_channels=pad_channels)
@@ -526,8 +541,7 @@ def compare_onnx_models(
         ``mean_z``: depth difference in bins (x 2000/D mm); ``mean_confidence``: |diff| of confidence.
     """
     reference, candidate = make_session(reference_path), make_session(candidate_path)
-    ref = reference.run(None, input_feed(reference, inputs))
-    cand = candidate.run(None, input_feed(candidate, inputs))
+    ref, cand = run_session(reference, inputs), run_session(candidate, inputs)
     xy = np.linalg.norm(ref[0][..., :2] - cand[0][..., :2], axis=-1)
     out = {
         "mean_xy": float(xy.mean()),

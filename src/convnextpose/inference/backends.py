@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..image import as_normalized, as_pixels
+from ..image import as_normalized
 from ..models.checkpoint import PRETRAINED, _joint_set_for, load_model
 from ..models.convnextpose import ConvNeXtPose, ModelSpec
 
@@ -139,12 +139,9 @@ class OnnxBackend:
             )
 
     def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        crops = as_pixels(crops) if self.takes_pixels else as_normalized(crops)
-        if self.dynamic_batch:
-            outputs = self.session.run(None, {self.input_name: crops})
-        else:
-            parts = [self.session.run(None, {self.input_name: crops[i : i + 1]}) for i in range(len(crops))]
-            outputs = [np.concatenate([p[k] for p in parts]) for k in range(len(self.output_names))]
+        from ..export.onnx_export import run_session
+
+        outputs = run_session(self.session, crops)
         coords = outputs[0].astype(np.float32)
         if "confidence" in self.output_names:
             confidence = outputs[self.output_names.index("confidence")].astype(np.float32)
