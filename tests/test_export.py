@@ -318,3 +318,13 @@ def test_export_cli_onnx_int8(tmp_path):
         [sys.executable, "-m", "convnextpose", "export", str(tmp_path / "nope.pth")], capture_output=True, text=True
     )
     assert bad.returncode == 1 and "nope.pth" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "int8_name, fp32_name",
+    [("m.int8.onnx", "m.onnx"), ("m.onnx", "m.fp32.onnx"), ("m", "m.fp32.onnx")],
+)
+def test_int8_cli_writes_its_fp32_model_beside_it_under_another_name(int8_name, fp32_name):
+    from convnextpose.cli.export import _fp32_name
+
+    assert _fp32_name(int8_name) == fp32_name

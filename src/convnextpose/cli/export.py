@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.format in ("onnx", "onnx-int8"):
         input_format = args.input or ("pixels" if args.format == "onnx-int8" else "normalized")
-        fp32_path = out if args.format == "onnx" else out.with_name(out.name.replace(".int8.onnx", "") + ".onnx")
+        fp32_path = out if args.format == "onnx" else out.with_name(_fp32_name(out.name))
         options = dict(
             opset=args.opset, dynamic_batch=not args.static_batch, with_confidence=with_confidence,
             input_format=input_format,
@@ -115,3 +115,10 @@ def run(args: argparse.Namespace) -> int:
         )
         print(report.summary())
     return 0
+
+
+def _fp32_name(int8_name: str) -> str:
+    """The FP32 model written beside an INT8 one: ``m.int8.onnx`` -> ``m.onnx``, ``m.onnx`` -> ``m.fp32.onnx``."""
+    if int8_name.endswith(".int8.onnx"):
+        return int8_name[: -len(".int8.onnx")] + ".onnx"
+    return int8_name.removesuffix(".onnx") + ".fp32.onnx"
