@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..export.onnx_export import calibration_crops, generated_calibration_images
+from ..export.onnx_export import calibration_crops, generated_calibration_images, input_feed
 from ..image import as_normalized
 
 logger = logging.getLogger(__name__)
@@ -176,8 +176,6 @@ def _torch_runner(module: torch.nn.Module, batch: np.ndarray, channels_last: boo
 
 
 def _ort_runner(session: Any, batch: np.ndarray) -> Callable[[], Any]:
-    from ..export.onnx_export import input_feed
-
     feed = input_feed(session, batch)  # converted once, outside the timing
     return lambda: session.run(None, feed)
 
@@ -344,6 +342,8 @@ def run_benchmark(
     progress: bool = True,
 ) -> BenchResult:
     """Measure every (variant, runtime, batch); see the module docstring.
+
+    Fixes glibc's malloc thresholds for the rest of the process first (:func:`steady_allocator`).
 
     Args:
         variants: e.g. ``("xs", "s", "m")``.
