@@ -105,7 +105,7 @@ class OnnxBackend:
     name = "onnx"
 
     def __init__(self, model: Any, device: str = "cpu", threads: int | None = None) -> None:
-        from ..export.onnx_export import export_onnx, make_session, read_spec_metadata, require
+        from ..export.onnx_export import export_onnx, make_session, read_spec_metadata, require, takes_pixels
 
         require("onnxruntime")
         self._tmpdir = None
@@ -121,13 +121,10 @@ class OnnxBackend:
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.startswith("cuda") else None
         self.session = make_session(path, threads=threads, providers=providers)
         self.path = path
-        inputs = self.session.get_inputs()
-        self.input_name = inputs[0].name
         self.output_names = [o.name for o in self.session.get_outputs()]
-        shape = inputs[0].shape
-        self.dynamic_batch = not isinstance(shape[0], int)
+        shape = self.session.get_inputs()[0].shape
         # uint8 (N, H, W, 3) pixels (export_onnx(input_format="pixels")) or float (N, 3, H, W).
-        self.takes_pixels = inputs[0].type == "tensor(uint8)"
+        self.takes_pixels = takes_pixels(self.session)
         height, width = (shape[1], shape[2]) if self.takes_pixels else (shape[2], shape[3])
         values = read_spec_metadata(self.session)
         if values is not None:
