@@ -212,7 +212,7 @@ def test_plot_draws_on_a_copy(estimator, skiers):
 
 
 def test_lookup_normalisation_equals_the_shared_one(rng):
-    from convnextpose.inference.estimator import normalize_crops_lut
+    from convnextpose.image import normalize_crops_lut
 
     crops = rng.integers(0, 256, (2, 64, 48, 3), dtype=np.uint8)
     crops[0, 0, :3] = [[0, 0, 0], [255, 255, 255], [128, 7, 250]]

@@ -93,6 +93,21 @@ def normalize_crops(crops: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(crops.transpose(0, 3, 1, 2))
 
 
+# uint8 value -> normalised float32 per channel: the same float32 arithmetic as
+# normalize_crops ((v / 255 - mean) / std, bit-identical, tested), as a table
+# lookup, which is about 5x faster than converting and normalising every pixel.
+_NORMALIZE_LUT = ((np.arange(256, dtype=np.float32)[:, None] / np.float32(255.0) - IMAGENET_MEAN) / IMAGENET_STD).T
+
+
+def normalize_crops_lut(crops: np.ndarray) -> np.ndarray:
+    """(N, H, W, 3) uint8 RGB -> (N, 3, H, W) float32, equal to :func:`normalize_crops`."""
+    crops = np.asarray(crops, dtype=np.uint8)
+    out = np.empty((crops.shape[0], 3, crops.shape[1], crops.shape[2]), dtype=np.float32)
+    for channel in range(3):
+        out[:, channel] = _NORMALIZE_LUT[channel][crops[..., channel]]
+    return out
+
+
 # The network takes crops in one of two formats: "pixels", (N, H, W, 3) uint8 RGB as cropped, or
 # "normalized", (N, 3, H, W) float32 as normalize_crops makes them. Exported models may take either.
 
@@ -106,7 +121,7 @@ def is_pixel_batch(batch: np.ndarray) -> bool:
 def as_normalized(batch: np.ndarray) -> np.ndarray:
     """(N, 3, H, W) float32 normalised crops from a batch in either format."""
     if is_pixel_batch(batch):
-        return normalize_crops(batch)
+        return normalize_crops_lut(batch)
     return np.ascontiguousarray(np.asarray(batch, dtype=np.float32))
 
 
