@@ -222,11 +222,15 @@ def test_lookup_normalisation_equals_the_shared_one(rng):
 
 
 def test_optimised_pytorch_path_equals_the_plain_network(network, skiers):
-    fast = PoseEstimator(network)  # fused, channels-last, TorchScript-frozen on the first call
+    from convnextpose.export.onednn import count_onednn_convs, onednn_available
+
+    fast = PoseEstimator(network)  # fused, channels-last, oneDNN fused convolutions on CPU
     plain = PoseEstimator(network, optimize=False)
-    for count in (1, 3):  # traced with one batch size, then run with another
+    for count in (1, 3):  # weights packed for one image, then for a batch
         a = fast.predict(skiers, SKIER_BOXES[:count], SKIER_DEPTHS[:count])
         b = plain.predict(skiers, SKIER_BOXES[:count], SKIER_DEPTHS[:count])
         np.testing.assert_allclose(np.stack([p.joints_hm for p in a]), np.stack([p.joints_hm for p in b]), atol=1e-4)
         np.testing.assert_allclose(np.stack([p.confidence for p in a]), np.stack([p.confidence for p in b]), atol=1e-4)
-    assert fast.backend.frozen is not None and plain.backend.frozen is None
+    convs = sum(isinstance(m, torch.nn.Conv2d) for m in network.modules())
+    assert count_onednn_convs(fast.backend.model) == (convs if onednn_available() else 0)
+    assert count_onednn_convs(plain.backend.model) == 0

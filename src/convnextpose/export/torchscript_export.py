@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import io
-import logging
 import os
 import time
 import warnings
@@ -18,8 +17,6 @@ from ..atomic import write_bytes_atomic
 from .fuse import fuse_model
 from .graph import PoseGraph
 from .onnx_export import ExportReport, _unwrap, sample_input
-
-logger = logging.getLogger(__name__)
 
 
 def export_torchscript(
@@ -76,21 +73,3 @@ def export_torchscript(
         if any(not np.allclose(g.numpy(), w.numpy(), rtol=rtol, atol=atol) for g, w in zip(got, want)):
             raise RuntimeError(f"{path}: TorchScript output differs from PyTorch by {diffs} (max abs)")
     return report
-
-
-def freeze_for_inference(module: nn.Module, example: torch.Tensor) -> torch.jit.ScriptModule | None:
-    """Trace ``module`` on ``example``, freeze it and run ``torch.jit.optimize_for_inference``.
-
-    On CPU this prepacks the convolution weights for oneDNN and fuses convolution + ReLU and
-    convolution + residual add; the traced graph accepts any batch size. It is what makes the
-    PyTorch inference path >= 1.3x faster than the eager network (docs/inference.md). Returns
-    None (and logs why) where TorchScript is unavailable or tracing fails, so callers can fall
-    back to the eager module.
-    """
-    try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            return torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(module.eval(), (example,))))
-    except Exception as exc:  # TorchScript is deprecated upstream; any failure means "stay eager"
-        logger.warning("TorchScript freezing failed (%s: %s); running the eager module", type(exc).__name__, exc)
-        return None

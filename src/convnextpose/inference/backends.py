@@ -49,11 +49,11 @@ def load_network(model: nn.Module | str | os.PathLike, device: str = "cpu") -> C
 class TorchBackend:
     """PyTorch inference, by default on the optimised path.
 
-    The optimised path folds batch norms into the convolutions, runs channels-last, shares one
-    softmax between coordinates and confidence (:class:`~convnextpose.export.PoseGraph`) and, on
-    CPU, traces and freezes the graph with TorchScript on the first call (oneDNN prepacked
-    convolutions with fused ReLU/add; :func:`~convnextpose.export.torchscript_export.freeze_for_inference`).
-    Outputs match the plain network to ~1e-4 heatmap units (float32 rounding of the softmax).
+    The optimised path folds batch norms into the convolutions, runs channels-last and shares one
+    softmax between coordinates and confidence (:class:`~convnextpose.export.PoseGraph`); on CPU
+    its convolutions run as oneDNN kernels with the ReLUs and residual additions fused in and the
+    weights packed once (:func:`~convnextpose.export.onednn.onednn_model`). Outputs match the plain
+    network to ~1e-4 heatmap units (float32 rounding of the softmax).
 
     Args:
         model: a ConvNeXtPose module (copied, never modified) or a checkpoint path.
@@ -67,29 +67,27 @@ class TorchBackend:
     def __init__(self, model: nn.Module | str | os.PathLike, device: str = "cpu", optimize: bool = True) -> None:
         from ..export.fuse import optimize_model
         from ..export.graph import PoseGraph
+        from ..export.onednn import onednn_available, onednn_model
 
         network = load_network(model, device)
         self.spec: ModelSpec = network.spec
         self.device = torch.device(device)
         self.channels_last = bool(optimize)
-        network = optimize_model(network) if optimize else copy.deepcopy(network).eval()
+        if not optimize:
+            network = copy.deepcopy(network).eval()
+        elif self.device.type == "cpu" and onednn_available():
+            network = onednn_model(network)
+        else:
+            network = optimize_model(network)
         # One softmax for both outputs (export.graph); same numbers as forward_with_confidence.
         self.model = PoseGraph(network.to(self.device)).eval()
-        self._freeze = bool(optimize) and self.device.type == "cpu"
-        self.frozen: torch.jit.ScriptModule | None = None
 
     @torch.inference_mode()
     def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         images = torch.from_numpy(as_normalized(crops)).to(self.device)
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        if self._freeze:
-            from ..export.torchscript_export import freeze_for_inference
-
-            self._freeze = False  # one attempt; on failure the eager graph stays
-            with torch.inference_mode(False):
-                self.frozen = freeze_for_inference(self.model, images.clone())
-        coords, confidence = (self.frozen or self.model)(images)
+        coords, confidence = self.model(images)
         return coords.float().cpu().numpy(), confidence.float().cpu().numpy()
 
 

@@ -5,8 +5,8 @@ For each variant it measures parameters, MACs, and latency at batch 1 and 16 of:
 - ``eager``: the release-equivalent network (our unfused module, NCHW, plain PyTorch);
 - ``torch-fused``: batch norm folded and channels-last, still eager (a step of the way);
 - ``torch-opt``: our PyTorch inference path, what :class:`PoseEstimator` runs: the fused,
-  channels-last graph traced, frozen and ``torch.jit.optimize_for_inference``-d (oneDNN
-  prepacked convolutions with fused ReLU and residual add);
+  channels-last network with its convolutions run as oneDNN kernels, ReLU and residual add fused
+  in, weights packed once (:func:`~convnextpose.export.onednn.onednn_model`);
 - ``ort-fp32`` / ``ort-int8``: ONNX Runtime on the exported FP32 model and on the INT8 model as
   ``convnextpose export --format onnx-int8`` writes it (:func:`~convnextpose.export.export_onnx_int8`:
   uint8 pixel input, stage widths padded to multiples of 16).
@@ -180,14 +180,12 @@ def _ort_runner(session: Any, batch: np.ndarray) -> Callable[[], Any]:
     return lambda: session.run(None, feed)
 
 
-def _frozen(graph: torch.nn.Module, batch: np.ndarray) -> torch.nn.Module:
-    """The estimator's optimised path: ``graph`` traced on ``batch`` and frozen (TorchScript, oneDNN)."""
-    from ..export.torchscript_export import freeze_for_inference
+def _inference_path(model: torch.nn.Module, fused: torch.nn.Module) -> torch.nn.Module:
+    """What :class:`~convnextpose.inference.backends.TorchBackend` runs on this CPU (oneDNN, else ``fused``)."""
+    from ..export.graph import PoseGraph
+    from ..export.onednn import onednn_available, onednn_model
 
-    frozen = freeze_for_inference(
-        graph, torch.from_numpy(as_normalized(batch)).contiguous(memory_format=torch.channels_last)
-    )
-    return graph if frozen is None else frozen
+    return PoseGraph(onednn_model(model), with_confidence=False).eval() if onednn_available() else fused
 
 
 def build_runtimes(
@@ -212,7 +210,8 @@ def build_runtimes(
     if "torch-fused" in runtimes:
         factories["torch-fused"] = lambda b: _torch_runner(fast, b, channels_last=True)
     if "torch-opt" in runtimes:
-        factories["torch-opt"] = lambda b: _torch_runner(_frozen(fast, b), b, channels_last=True)
+        opt = _inference_path(model, fast)
+        factories["torch-opt"] = lambda b: _torch_runner(opt, b, channels_last=True)
     if "ort-fp32" in runtimes or "ort-int8" in runtimes:
         from ..export.onnx_export import make_session
 
