@@ -12,7 +12,8 @@ ReLU; pointwise with the residual added as it writes its output), each head laye
 It computes the same function to float32 rounding (tested). It replaces TorchScript freezing
 (``torch.jit.optimize_for_inference``), which left every ReLU and addition as its own pass and
 converted tensors to and from oneDNN's layout around each upsampling: batch 1, 256x256, 2 threads,
-the M model took 35 ms frozen and 28-29 ms here (eager 44 ms); see docs/inference.md.
+the M model took 28-36 ms frozen and 27-29 ms here in the same processes (eager 36-44 ms); see
+docs/inference.md.
 CPU and float32 only; elsewhere use :func:`~convnextpose.export.fuse.optimize_model`.
 """
 
