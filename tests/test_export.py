@@ -158,7 +158,8 @@ def test_int8_is_smaller_and_close_to_fp32(official_onnx, official_input, tmp_pa
     report = quantize_onnx(fp32_path, tmp_path / "official.int8.onnx")
     assert report.size_bytes < 0.5 * fp32_path.stat().st_size
     ops = {node.op_type for node in onnx.load(str(report.path)).graph.node}
-    assert {"QuantizeLinear", "DequantizeLinear"} <= ops and "Softmax" in ops
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    assert report.details["soft_argmax_from_quantized_logits"] == ("Softmax" not in ops) == ("Exp" in ops)
     assert read_spec_metadata(report.path)["dims"] == [16, 32, 64, 128]
     cost = compare_onnx_models(fp32_path, report.path, official_input)
     # INT8 must stay much closer to FP32 on the same photo than FP32's answers for different photos are.
@@ -233,6 +234,65 @@ def test_int8_export_pads_stage_widths(tmp_path):
     shapes = [tuple(init.dims) for init in onnx.load(str(report.path)).graph.initializer]
     assert (32, 1, 7, 7) in shapes and (24, 1, 7, 7) not in shapes
     assert report.details["pad_channels"] == 16 and report.details["input_format"] == "normalized"
+
+
+@pytest.mark.parametrize("logit_gain", [2000.0, 5500.0, 30000.0])
+def test_int8_soft_argmax_reads_the_quantized_logits(tiny_model, rng, tmp_path, monkeypatch, logit_gain):
+    onnx = pytest.importorskip("onnx")
+    from convnextpose.export import onnx_export
+
+    model = randomize_batchnorms(tiny_model)
+    with torch.no_grad():  # calibrated logit spans of about 40, 110 and 590 (softmax kept)
+        model.head.final_layer.weight.mul_(logit_gain)
+        model.head.final_layer.bias.mul_(logit_gain)
+    crops = rng.integers(0, 256, (4, 64, 64, 3), dtype=np.uint8)
+    calibration = rng.integers(0, 256, (8, 64, 64, 3), dtype=np.uint8)
+    rewritten = export_onnx_int8(model, tmp_path / "new.int8.onnx", calibration)
+    monkeypatch.setattr(onnx_export, "rewrite_soft_argmax", lambda proto: False)
+    plain = export_onnx_int8(model, tmp_path / "old.int8.onnx", calibration)
+    ops = [node.op_type for node in onnx.load(str(rewritten.path)).graph.node]
+    final_scale = next(
+        onnx.numpy_helper.to_array(i)
+        for i in onnx.load(str(plain.path)).graph.initializer
+        if i.name.endswith("final_layer/Conv_output_0_scale")
+    )
+    expected = 255 * float(final_scale) <= 140
+    assert rewritten.details["soft_argmax_from_quantized_logits"] is expected
+    assert ("Softmax" in ops) is not expected and ops.count("Exp") == int(expected)
+    new, old = make_session(rewritten.path), make_session(plain.path)
+    got, want = new.run(None, {"pixels": crops}), old.run(None, {"pixels": crops})
+    assert all(np.isfinite(g).all() for g in got)
+    np.testing.assert_allclose(got[0], want[0], atol=1e-4)  # joints_hm, heatmap units
+    np.testing.assert_allclose(got[1], want[1], atol=1e-5)  # confidence
+
+
+def test_shifted_zero_point_keeps_the_exponent_in_float_range():
+    from convnextpose.export.quantized_tail import shifted_zero_point
+
+    for scale in (1e-6, 0.05, 0.3, 0.5):
+        zero_point = shifted_zero_point(scale)
+        highest, lowest = scale * (255 - zero_point), -scale * zero_point
+        assert lowest >= -80 - scale and highest <= 60 + scale and highest - lowest == pytest.approx(255 * scale)
+    assert shifted_zero_point(0.1) == 255  # span 25.5: the largest logit maps to exp(0)
+    assert shifted_zero_point(0.6) is None and shifted_zero_point(0.0) is None  # span 153: keep the softmax
+
+
+def test_soft_argmax_rewrite_leaves_other_graphs_alone():
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    from convnextpose.export.quantized_tail import rewrite_soft_argmax
+
+    graph = helper.make_graph(
+        [helper.make_node("Softmax", ["x"], ["y"], axis=1)],
+        "plain",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+    )
+    proto = helper.make_model(graph)
+    before = proto.SerializeToString()
+    assert rewrite_soft_argmax(proto) is False and proto.SerializeToString() == before
+    onnx.checker.check_model(proto)
 
 
 def test_static_batch_int8_model_runs_one_crop_at_a_time(tiny_model, rng, tmp_path):

@@ -31,6 +31,7 @@ from ..atomic import write_bytes_atomic
 from ..image import as_normalized, as_pixels
 from ..models.convnextpose import ConvNeXtPose
 from .graph import PoseGraph
+from .quantized_tail import rewrite_soft_argmax
 
 logger = logging.getLogger(__name__)
 
@@ -358,7 +359,9 @@ def quantize_onnx(
     block dequantised and requantised its widest tensor (4x channels), a quarter of the INT8
     model's time. onnxruntime fuses the residual additions into QLinearAdd itself. The
     soft-argmax and everything after it stay in float32, as quantising a softmax over 32k voxels
-    costs far more accuracy than it saves time.
+    costs far more accuracy than it saves time; the softmax itself becomes one ``Exp`` of the
+    dequantised logits (:func:`~convnextpose.export.quantized_tail.rewrite_soft_argmax`, the same
+    function).
 
     Args:
         fp32_path: the FP32 ``.onnx`` file.
@@ -439,11 +442,17 @@ def quantize_onnx(
         proto = onnx.load(str(staged))
         if pixel_cast is not None:
             _read_pixels_directly(proto, pixel_cast)
+        softmax_rewritten = rewrite_soft_argmax(proto)
         if spec:
             set_spec_metadata(proto, spec)
         write_bytes_atomic(path, proto.SerializeToString())
     report = ExportReport(path, "onnx-int8", time.perf_counter() - started, path.stat().st_size)
-    report.details.update(per_channel=per_channel, reduce_range=reduce_range, calibration_images=len(calibration))
+    report.details.update(
+        per_channel=per_channel,
+        reduce_range=reduce_range,
+        calibration_images=len(calibration),
+        soft_argmax_from_quantized_logits=softmax_rewritten,
+    )
     logger.debug(report.summary())
     return report
 
