@@ -90,6 +90,9 @@ def rewrite_soft_argmax(proto: Any) -> bool:
     if zero_point.dtype != np.uint8 or zero_point.size != 1:
         return False
     _, joints, depth, pixels = (int(v) for v in shape)
+    flat_shape = _constant(initializers, flatten.input[1])
+    if flat_shape is None or [int(v) for v in flat_shape[1:]] != [joints, depth * pixels]:
+        return False  # channel j * D + d must be joint j, depth bin d
     marginals: dict[int, Any] = {}
     for node in consumers.get(unflatten.output[0], []):
         axes = _constant(initializers, node.input[1]) if node.op_type == "ReduceSum" and len(node.input) > 1 else None
@@ -112,7 +115,6 @@ def rewrite_soft_argmax(proto: Any) -> bool:
         "pixels_channels": np.array([-1, pixels, joints * depth], np.int64),
         "joints_depth": np.array([-1, joints, depth], np.int64),
         "ones": np.ones((1, pixels), np.float32),
-        "axis1": np.array([1], np.int64),
         "axis2": np.array([2], np.int64),
         "axis3": np.array([3], np.int64),
     }
