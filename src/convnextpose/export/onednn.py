@@ -135,13 +135,17 @@ class OneDNNConv2d(nn.Module):
         )
 
 
+def _require_folded(module: nn.Module) -> None:
+    if not isinstance(module.norm, nn.Identity):
+        raise ValueError(f"fold the batch norms first (convnextpose.export.fuse_model): {type(module).__name__}.norm")
+
+
 class OneDNNBlock(nn.Module):
     """A fused ConvNeXt block (batch norm folded): dw 7x7, then 1x1 with ReLU, then 1x1 plus the input."""
 
     def __init__(self, block: Block) -> None:
         super().__init__()
-        if not isinstance(block.norm, nn.Identity):
-            raise ValueError("fold the batch norms first (convnextpose.export.fuse_model)")
+        _require_folded(block)
         self.dwconv = OneDNNConv2d(block.dwconv)
         self.pwconv1 = OneDNNConv2d(block.pwconv1, relu=True)
         self.pwconv2 = OneDNNConv2d(block.pwconv2)
@@ -155,8 +159,7 @@ class OneDNNUpLayer(nn.Module):
 
     def __init__(self, layer: SeparableUpLayer) -> None:
         super().__init__()
-        if not isinstance(layer.norm, nn.Identity):
-            raise ValueError("fold the batch norms first (convnextpose.export.fuse_model)")
+        _require_folded(layer)
         self.dwconv = OneDNNConv2d(layer.dwconv)
         self.pwconv = OneDNNConv2d(layer.pwconv, relu=True)
         self.upsample = layer.upsample
