@@ -21,7 +21,13 @@ from convnextpose.export import (
 )
 from convnextpose.export.fuse import fold_bn_before_conv
 from convnextpose.export.graph import PoseGraph, soft_argmax_with_confidence
-from convnextpose.export.onnx_export import compare_onnx_models, make_session, read_spec_metadata, verify_onnx
+from convnextpose.export.onnx_export import (
+    compare_onnx_models,
+    make_session,
+    read_spec_metadata,
+    sample_input,
+    verify_onnx,
+)
 from convnextpose.image import as_pixels, normalize_crops
 from convnextpose.models import ConvNeXtPose, load_model
 
@@ -264,6 +270,20 @@ def test_int8_soft_argmax_reads_the_quantized_logits(tiny_model, rng, tmp_path, 
     assert all(np.isfinite(g).all() for g in got)
     np.testing.assert_allclose(got[0], want[0], atol=1e-4)  # joints_hm, heatmap units
     np.testing.assert_allclose(got[1], want[1], atol=1e-5)  # confidence
+
+
+def test_exports_of_flat_heatmaps_verify(tiny_model, tmp_path):
+    from convnextpose.export.graph import confidence_is_comparable
+
+    model = randomize_batchnorms(tiny_model)
+    with torch.no_grad():  # an untrained head: every joint's expectation at the centre, on a window edge
+        model.head.final_layer.weight.mul_(1e-3)
+    with torch.no_grad():
+        coords = model(sample_input(model)).numpy()
+    assert not confidence_is_comparable(coords).any()
+    assert confidence_is_comparable(coords + 0.25).all()
+    assert export_onnx(model, tmp_path / "flat.onnx").max_abs_diff < 1e-4
+    assert export_torchscript(model, tmp_path / "flat.pt").max_abs_diff < 1e-4
 
 
 def test_shifted_zero_point_keeps_the_exponent_in_float_range():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -48,6 +49,22 @@ def soft_argmax_with_confidence(
     near_y = ((ys.view(1, 1, height, 1) - y.unsqueeze(-1)).abs() <= CONFIDENCE_RADIUS).to(probs.dtype)
     confidence = (plane * near_x * near_y).sum(dim=(2, 3)).clamp(0.0, 1.0)
     return torch.cat((x, y, z), dim=2), confidence
+
+
+def confidence_is_comparable(coords: Any, tolerance: float = 1e-3) -> np.ndarray:
+    """(B, J) True where a joint's confidence does not hinge on float rounding.
+
+    The confidence sums the cells within :data:`CONFIDENCE_RADIUS` of the 2D expectation. Where
+    the expectation lies within ``tolerance`` cells of a window edge (``x - 1.5`` an integer),
+    rounding decides whether a whole row or column of cells is inside, so two correct runtimes may
+    differ by that row's mass: flat heatmaps (untrained heads) put every joint at the centre,
+    exactly on an edge. Export checks compare the confidence of the other joints only.
+
+    Args:
+        coords: (B, J, 3) joints in heatmap units (the reference's).
+    """
+    xy = np.asarray(coords, dtype=np.float64)[..., :2] - CONFIDENCE_RADIUS
+    return (np.abs(xy - np.round(xy)) >= tolerance).all(axis=-1)
 
 
 class PoseGraph(nn.Module):

@@ -15,7 +15,7 @@ from torch import nn
 
 from ..atomic import write_bytes_atomic
 from .fuse import fuse_model
-from .graph import PoseGraph
+from .graph import PoseGraph, confidence_is_comparable
 from .onnx_export import ExportReport, _unwrap, sample_input
 
 
@@ -66,6 +66,9 @@ def export_torchscript(
             want = reference.forward_with_confidence(check) if with_confidence else reference(check)
         got = got if isinstance(got, tuple) else (got,)
         want = want if isinstance(want, tuple) else (want,)
+        if len(got) == 2:  # joints on a confidence window's edge have two right answers
+            keep = torch.from_numpy(confidence_is_comparable(want[0].numpy()))
+            got = (got[0], torch.where(keep, got[1], want[1]))
         diffs = {name: float((g - w).abs().max()) for name, g, w in zip(("joints_hm", "confidence"), got, want)}
         report.max_abs_diff = max(diffs.values())
         report.checked_outputs = tuple(diffs)
