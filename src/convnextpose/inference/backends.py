@@ -46,6 +46,21 @@ def load_network(model: nn.Module | str | os.PathLike, device: str = "cpu") -> C
     raise TypeError(f"model must be a ConvNeXtPose module, a checkpoint path or an .onnx path, got {type(model)}")
 
 
+def optimized_network(network: nn.Module, device: str | torch.device = "cpu") -> nn.Module:
+    """A copy of ``network`` on the optimised inference path, for inputs in channels-last format.
+
+    On CPU with oneDNN: batch norms folded and convolutions run as oneDNN fused kernels
+    (:func:`~convnextpose.export.onednn.onednn_model`); elsewhere batch norms folded, channels-last
+    (:func:`~convnextpose.export.fuse.optimize_model`). The benchmark times exactly this.
+    """
+    from ..export.fuse import optimize_model
+    from ..export.onednn import onednn_available, onednn_model
+
+    if torch.device(device).type == "cpu" and onednn_available():
+        return onednn_model(network)
+    return optimize_model(network)
+
+
 class TorchBackend:
     """PyTorch inference, by default on the optimised path.
 
@@ -65,20 +80,13 @@ class TorchBackend:
     takes_pixels = False
 
     def __init__(self, model: nn.Module | str | os.PathLike, device: str = "cpu", optimize: bool = True) -> None:
-        from ..export.fuse import optimize_model
         from ..export.graph import PoseGraph
-        from ..export.onednn import onednn_available, onednn_model
 
         network = load_network(model, device)
         self.spec: ModelSpec = network.spec
         self.device = torch.device(device)
         self.channels_last = bool(optimize)
-        if not optimize:
-            network = copy.deepcopy(network).eval()
-        elif self.device.type == "cpu" and onednn_available():
-            network = onednn_model(network)
-        else:
-            network = optimize_model(network)
+        network = optimized_network(network, self.device) if optimize else copy.deepcopy(network).eval()
         # One softmax for both outputs (export.graph); same numbers as forward_with_confidence.
         self.model = PoseGraph(network.to(self.device)).eval()
 

@@ -180,14 +180,6 @@ def _ort_runner(session: Any, batch: np.ndarray) -> Callable[[], Any]:
     return lambda: session.run(None, feed)
 
 
-def _inference_path(model: torch.nn.Module, fused: torch.nn.Module) -> torch.nn.Module:
-    """What :class:`~convnextpose.inference.backends.TorchBackend` runs on this CPU (oneDNN, else ``fused``)."""
-    from ..export.graph import PoseGraph
-    from ..export.onednn import onednn_available, onednn_model
-
-    return PoseGraph(onednn_model(model), with_confidence=False).eval() if onednn_available() else fused
-
-
 def build_runtimes(
     variant: str, workdir: Path, threads: int, runtimes: Sequence[str], result: BenchResult
 ) -> tuple[dict[str, Callable[[np.ndarray], Callable[[], Any]]], tuple[int, int]]:
@@ -210,7 +202,9 @@ def build_runtimes(
     if "torch-fused" in runtimes:
         factories["torch-fused"] = lambda b: _torch_runner(fast, b, channels_last=True)
     if "torch-opt" in runtimes:
-        opt = _inference_path(model, fast)
+        from .backends import optimized_network
+
+        opt = PoseGraph(optimized_network(model), with_confidence=False).eval()  # what TorchBackend runs
         factories["torch-opt"] = lambda b: _torch_runner(opt, b, channels_last=True)
     if "ort-fp32" in runtimes or "ort-int8" in runtimes:
         from ..export.onnx_export import make_session
