@@ -31,7 +31,7 @@ from ..atomic import write_bytes_atomic
 from ..image import as_normalized, as_pixels
 from ..models.convnextpose import ConvNeXtPose
 from .graph import PoseGraph, confidence_is_comparable
-from .quantized_tail import rewrite_soft_argmax
+from .quantized_tail import drop_unused_tensors, rewrite_soft_argmax
 
 logger = logging.getLogger(__name__)
 
@@ -524,11 +524,9 @@ def _read_pixels_directly(proto: Any, cast: Any) -> None:
         for k, name in enumerate(node.input):
             if name == quantize[0].output[0]:
                 node.input[k] = cast.input[0]
-    dropped = {cast.output[0], quantize[0].output[0]}
     graph.node.remove(quantize[0])
     graph.node.remove(next(n for n in graph.node if n.output[0] == cast.output[0]))
-    for info in [v for v in graph.value_info if v.name in dropped]:
-        graph.value_info.remove(info)
+    drop_unused_tensors(graph)
     onnx.checker.check_model(proto)
 
 

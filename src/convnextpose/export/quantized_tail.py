@@ -161,12 +161,12 @@ def rewrite_soft_argmax(proto: Any) -> bool:
     del graph.node[:]
     graph.node.extend(rebuilt)
     graph.initializer.extend(numpy_helper.from_array(value, name(key)) for key, value in constants.items())
-    _drop_unused(graph)
+    drop_unused_tensors(graph)
     onnx.checker.check_model(proto)
     return True
 
 
-def _drop_unused(graph: Any) -> None:
+def drop_unused_tensors(graph: Any) -> None:
     """Remove initializers and value_info no node reads or writes any more."""
     used = {name for node in graph.node for name in (*node.input, *node.output)}
     used |= {o.name for o in graph.output}
