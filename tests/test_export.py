@@ -408,3 +408,35 @@ def test_int8_cli_writes_its_fp32_model_beside_it_under_another_name(int8_name, 
     from convnextpose.cli.export import _fp32_name
 
     assert _fp32_name(int8_name) == fp32_name
+
+
+@pytest.fixture(scope="module")
+def three_up_model():
+    """The paper's M/L head layout at test size: 3 upsampling layers, 64 depth bins, 16x16x64 volumes."""
+    torch.manual_seed(2)
+    model = randomize_batchnorms(build_model("test", depth_dim=64, upsample_layers=3), seed=2)
+    with torch.no_grad():  # peaked heatmaps, so joints land all over the grid
+        for module in model.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight)
+    return model
+
+
+def test_exports_of_a_three_upsampling_model(three_up_model, tmp_path, rng):
+    pytest.importorskip("onnxruntime")
+    model = three_up_model
+    assert model.output_size == (16, 16)
+    crops = rng.integers(0, 256, size=(3, 64, 64, 3), dtype=np.uint8)
+    images = torch.from_numpy(normalize_crops(crops))
+    with torch.no_grad():
+        expected = model(images).numpy()
+    assert expected[..., :2].max() > 8  # beyond the 8x8 grid a 2-layer head would give
+    report = export_onnx(model, tmp_path / "m.onnx", example_input=images)
+    assert read_spec_metadata(report.path)["upsample_layers"] == 3
+    coords = make_session(report.path).run(None, {"images": images.numpy()})[0]
+    np.testing.assert_allclose(coords, expected, rtol=1e-5, atol=1e-4)
+    scripted = export_torchscript(model, tmp_path / "m.torchscript.pt", example_input=images)
+    assert scripted.max_abs_diff < 1e-3  # verified inside the export to 1e-4 + 1e-5 relative
+    int8 = export_onnx_int8(model, tmp_path / "m.int8.onnx", calibration=crops)
+    comparison = compare_onnx_models(report.path, int8.path, crops)
+    assert comparison["mean_xy"] < 1.5 and comparison["mean_z"] < 3.0  # 64 bins, 16x16 cells, random weights

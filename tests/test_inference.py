@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from conftest import shared_path
-from convnextpose import PersonPose, PoseEstimator
+from convnextpose import PersonPose, PoseEstimator, build_model
 from convnextpose.codec import decode_with_boxes, flip_back
 from convnextpose.geometry import cam2pixel, process_boxes
 from convnextpose.image import normalize_crops, read_image
@@ -234,3 +234,34 @@ def test_optimised_pytorch_path_equals_the_plain_network(network, skiers):
     convs = sum(isinstance(m, torch.nn.Conv2d) for m in network.modules())
     assert count_onednn_convs(fast.backend.model) == (convs if onednn_available() else 0)
     assert count_onednn_convs(plain.backend.model) == 0
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_three_upsampling_heatmaps_decode_at_stride_four(skiers, flip):
+    """An M/L-style head (heatmaps at input/4, 64 bins): cells are 4 crop px, flip mirrors the 64-wide grid."""
+    torch.manual_seed(0)
+    model = build_model("test", depth_dim=64, upsample_layers=3).eval()
+    estimator = PoseEstimator(model, flip_test=flip, optimize=False)
+    box, depth = [[100.0, 60.0, 120.0, 200.0]], [9000.0]
+    person = estimator.predict(skiers, box, depth)[0]
+    crop_box = person.crop_box
+    hm = person.joints_hm
+    assert model.output_size == (16, 16) and (hm[:, :2] <= 15).all() and (hm[:, 2] <= 63).all()
+    expected_xy = crop_box[:2] + hm[:, :2] * 4 * crop_box[2:] / 64  # 4 crop px per cell, 64 px crop
+    np.testing.assert_allclose(person.joints_2d, expected_xy, atol=1e-6)
+    np.testing.assert_allclose(person.joints_3d[:, 2], depth[0] + (hm[:, 2] / 64 * 2 - 1) * 1000, atol=1e-6)
+    if flip:
+        crops = np.stack([cv2.warpAffine(skiers, estimator_transform(estimator, skiers, box), (64, 64))])
+        images = torch.from_numpy(normalize_crops(crops))
+        with torch.no_grad():
+            plain, mirrored = model(images).numpy(), model(torch.flip(images, dims=[3])).numpy()
+        expected = (plain + flip_back(mirrored, get_joint_set("human36m").flip_permutation, 16)) / 2
+        np.testing.assert_allclose(hm, expected[0], atol=1e-4)
+
+
+def estimator_transform(estimator, image, boxes):
+    """The image -> crop affine the estimator uses for the first box."""
+    from convnextpose.geometry import crop_transforms
+
+    crop_boxes, _ = process_boxes(np.asarray(boxes), image.shape[1], image.shape[0])
+    return crop_transforms(crop_boxes[:, :2] + crop_boxes[:, 2:] / 2, crop_boxes[:, 2:], estimator.input_size)[0]

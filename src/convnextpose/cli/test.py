@@ -61,14 +61,20 @@ def checkpoints_to_test(cfg, test_epoch: str | None) -> list[tuple[int | None, P
 
 
 def load_for_test(path: Path, cfg):
-    """Network from any checkpoint; release snapshots (no stored spec) take depth bins and input size from cfg."""
+    """Network from any checkpoint; release snapshots (no stored spec) take the input size, and the depth bins and
+    upsampling count where set, from cfg (otherwise they are inferred from the tensors)."""
     from ..models import load_model
     from ..models.checkpoint import read_checkpoint
 
     payload = read_checkpoint(path)
     if "model_spec" in payload:
         return load_model(path)
-    return load_model(path, depth_dim=cfg.model.depth_dim, input_size=tuple(cfg.model.input_size))
+    return load_model(
+        path,
+        depth_dim=cfg.model.depth_dim,
+        upsample_layers=cfg.model.upsample_layers,
+        input_size=tuple(cfg.model.input_size),
+    )
 
 
 def test_checkpoints(cfg, checkpoints: list[tuple[int | None, Path]]) -> list[dict]:

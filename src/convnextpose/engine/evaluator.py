@@ -230,7 +230,13 @@ class Evaluator:
         focal = np.stack([np.asarray(r.focal, dtype=np.float64) for r in records])
         princpt = np.stack([np.asarray(r.princpt, dtype=np.float64) for r in records])
         joints_img = decode_with_boxes(
-            mapped, boxes, roots[:, 2], tuple(model_spec.input_size), model_spec.depth_dim, self.cfg.data.bbox_3d_size
+            mapped,
+            boxes,
+            roots[:, 2],
+            tuple(model_spec.input_size),
+            model_spec.depth_dim,
+            self.cfg.data.bbox_3d_size,
+            tuple(model_spec.output_size),
         )
         return joints_img, pixel2cam(joints_img, focal, princpt)
 
