@@ -74,7 +74,7 @@ def estimator_from_model(
     model: Any,
     backend: str = "torch",
     device: str = "cpu",
-    detector: str | Callable | None = "hog",
+    detector: str | Callable | None = "auto",
     horizontal_fov_deg: float | None = 60.0,
     threads: int | None = None,
 ) -> Estimator:
@@ -84,8 +84,8 @@ def estimator_from_model(
         model: a PoseEstimator, or what it accepts (module, checkpoint path, shipped-weights name,
             ``.onnx`` file).
         backend, device, detector, threads: passed to PoseEstimator when ``model`` is not one.
-            The default detector is OpenCV's HOG, falling back to the whole frame when it finds
-            nobody (a selfie view is often too close for it).
+            The default detector, ``"auto"``, finds a single person from the whole frame and OpenCV's
+            HOG box, re-cropped around the network's joints (a selfie view is often too close for HOG).
         horizontal_fov_deg: field of view used for the focal length of every image (phone and
             laptop cameras are near 60 degrees); None keeps the estimator's default.
     """

@@ -40,9 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:i] (default cpu)")
     parser.add_argument(
         "--detector",
-        choices=("hog", "frame"),
-        default="hog",
-        help="person boxes: OpenCV HOG falling back to the whole frame (default), or always the whole frame",
+        choices=("auto", "hog", "frame"),
+        default="auto",
+        help="person boxes: auto (HOG; one person or none: found from the whole frame and HOG's box, re-cropped "
+        "around the network's joints; default), hog (falling back to the whole frame), or always the whole frame",
     )
     parser.add_argument("--min-confidence", type=float, default=0.1, help="joints below this count as missing")
     parser.add_argument("--hold", type=float, default=3.0, help="seconds to hold a pose (default 3)")
