@@ -31,19 +31,28 @@ import yaml
 
 from .atomic import atomic_open
 
-SECTIONS = ("model", "data", "train", "eval", "run")
-#: Dataset name -> its folder under ``data.root`` (the release's ``data/`` layout).
-DATASET_FOLDERS = {"human36m": "Human36M", "mpii": "MPII", "coco": "MSCOCO", "muco": "MuCo", "mupots": "MuPoTS"}
+SECTIONS = ("model", "data", "train", "distill", "eval", "run")
+#: Dataset name -> its folder under ``data.root`` (the release's ``data/`` layout, plus ``Images/``: photos
+#: without labels, for distillation).
+DATASET_FOLDERS = {
+    "human36m": "Human36M",
+    "mpii": "MPII",
+    "coco": "MSCOCO",
+    "muco": "MuCo",
+    "mupots": "MuPoTS",
+    "images": "Images",
+}
 
 
 @dataclass
 class ModelConfig:
     """The network."""
 
-    variant: str = "xs"  # xs | s | m | test (see `convnextpose info`)
+    variant: str = "xs"  # xs | s | m | l | test (the paper's networks; see `convnextpose info`)
     input_size: tuple[int, int] = (256, 256)  # (height, width) of the crop, multiples of 32
-    depth_dim: int = 32  # D, depth bins of the heatmap volume
+    depth_dim: int | None = None  # D, depth bins of the heatmap volume; None: the variant's (32 XS/S, 64 M/L)
     head_width: int | None = None  # channels of the head; None: the variant's
+    upsample_layers: int | None = None  # head layers that upsample x2; None: the variant's (2 XS/S, 3 M/L)
     drop_path_rate: float = 0.1  # stochastic depth while training (the release's 0.1)
     init: str | None = None  # weights to start from: a release snapshot, ours, or a packaged name ("xs-synthetic")
 
@@ -85,6 +94,20 @@ class TrainConfig:
 
 
 @dataclass
+class DistillConfig:
+    """Knowledge distillation from trained networks (``engine/distill.py``); off while ``teachers`` is empty."""
+
+    teachers: list[str] = field(default_factory=list)  # checkpoints of teacher networks (any variant, input size)
+    teacher_flip_test: bool = False  # teachers average with their prediction on the mirrored crop
+    temperature: float = 1.0  # softmax temperature of the volume term (its KL is scaled by T^2)
+    volume_weight: float = 1.0  # KL(teacher || student) of each joint's x, y and z marginals of the softmax volume
+    coord_weight: float = 1.0  # L1 to the teachers' joints in heatmap units, the release's loss form
+    feature_weight: float = 0.0  # normalised MSE of backbone stage outputs, through 1x1 adapters
+    feature_stages: list[int] = field(default_factory=lambda: [3])  # backbone stages (0..3) matched
+    gt_weight: float = 1.0  # ground-truth L1 where a sample has labels (0: teachers only)
+
+
+@dataclass
 class EvalConfig:
     """Testing."""
 
@@ -115,6 +138,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
@@ -351,7 +375,12 @@ def validate(cfg: Config) -> Config:
     if any(s <= 0 or s % 32 for s in cfg.model.input_size):
         raise ConfigError(f"model.input_size: each side must be a positive multiple of 32, got {cfg.model.input_size}")
     checks = [
-        ("model.depth_dim", cfg.model.depth_dim > 0, "must be positive"),
+        ("model.depth_dim", cfg.model.depth_dim is None or cfg.model.depth_dim > 0, "must be positive"),
+        (
+            "model.upsample_layers",
+            cfg.model.upsample_layers is None or 0 <= cfg.model.upsample_layers <= 3,
+            "must be 0..3 (the head has three layers)",
+        ),
         ("model.drop_path_rate", 0.0 <= cfg.model.drop_path_rate < 1.0, "must be in [0, 1)"),
         ("data.protocol", cfg.data.protocol in (1, 2), "must be 1 or 2"),
         ("data.train_sets", len(cfg.data.train_sets) > 0, "needs at least one dataset"),
@@ -368,17 +397,23 @@ def validate(cfg: Config) -> Config:
         ("train.eval_interval", cfg.train.eval_interval >= 0, "must be >= 0"),
         ("train.max_steps_per_epoch", cfg.train.max_steps_per_epoch >= 0, "must be >= 0"),
         ("eval.batch_size", cfg.eval.batch_size > 0, "must be positive"),
+        ("distill.temperature", cfg.distill.temperature > 0, "must be positive"),
+        ("distill.feature_stages", set(cfg.distill.feature_stages) <= {0, 1, 2, 3}, "must be backbone stages 0..3"),
     ]
+    for name in ("volume_weight", "coord_weight", "feature_weight", "gt_weight"):
+        checks.append((f"distill.{name}", getattr(cfg.distill, name) >= 0, "must be >= 0"))
     for key, ok, message in checks:
         if not ok:
             section, name = key.split(".")
             raise ConfigError(f"{key} {message}, got {getattr(getattr(cfg, section), name)!r}")
-    known_sets = ("human36m", "muco", "mupots", "mpii", "coco")
+    known_sets = ("human36m", "muco", "mupots", "mpii", "coco", "images")
     for name in [*cfg.data.train_sets, cfg.data.test_set]:
         if name not in known_sets:
             suggestions = difflib.get_close_matches(name, known_sets, n=1)
             hint = f"; did you mean '{suggestions[0]}'?" if suggestions else ""
             raise ConfigError(f"data: unknown dataset {name!r}{hint} (choose from {', '.join(known_sets)})")
+    if cfg.data.train_sets == ["images"] and not cfg.distill.teachers:
+        raise ConfigError("data.train_sets: 'images' has no labels; it needs distill.teachers to learn from")
     if cfg.data.test_set not in ("human36m", "mupots", "coco"):
         raise ConfigError(f"data.test_set: {cfg.data.test_set!r} has no test split; use human36m, mupots or coco")
     return cfg
