@@ -8,7 +8,7 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 EXTRAS ?= dev,onnx,app
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(EXTRAS)
 
-.PHONY: venv quickstart test test-all lint bench clean
+.PHONY: venv quickstart test test-all lint bench real-images clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ lint: venv
 
 bench: venv
 	$(PY) -m benchmarks
+
+# Real photographs from Debian packages (wallpapers as backgrounds, OpenCV's people samples), with their
+# licences, into the git-ignored .cache/real_images (tools/fetch_real_images.py); for distillation data.
+real-images: venv
+	$(PY) tools/fetch_real_images.py --out .cache/real_images
 
 clean:
 	rm -rf $(VENV) output .pytest_cache

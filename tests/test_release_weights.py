@@ -49,3 +49,25 @@ def test_demo_cli_with_the_release_checkpoint(release_xs, tmp_path):
         person = result["people"][0]
         assert_skeleton_follows_the_person(person["joint_names"], person["joints_2d"], label, name)
         assert (out / (name.rsplit(".", 1)[0] + "_2d.jpg")).is_file()
+
+
+def test_data_boxes_finds_each_person_for_label_free_training(release_xs, tmp_path):
+    from convnextpose.data import load_dataset
+    from convnextpose.inference.detector import box_iou
+
+    folder = tmp_path / "Images"
+    for k, name in enumerate(sorted(photo_labels())):
+        target = folder / ("nested" if k % 2 else "") / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(shared_path("images", name).read_bytes())
+    out = folder / "boxes.json"
+    result = run_cli("data", "boxes", str(folder), "--out", str(out), "--checkpoint", str(release_xs))
+    assert "4 people in 4 images" in result.stdout
+    detections = json.loads(out.read_text())
+    labels = photo_labels()
+    for detection in detections:
+        label = labels[detection["file_name"].rsplit("/", 1)[-1]]
+        assert box_iou([detection["bbox"]], [label["box"]])[0, 0] > 0.5, detection
+    assert {d["file_name"] for d in detections} >= {"nested/single_person_2.png", "single_person_1.png"}
+    dataset = load_dataset("images", folder, boxes="boxes.json")
+    assert len(dataset) == 4 and dataset.skipped == {}

@@ -47,6 +47,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--format", choices=FORMATS, help="default: detected from the annotation files")
     check.add_argument("--images", type=int, default=20, help="images to decode per split (existence: all)")
     check.set_defaults(func=run_check)
+    boxes = sub.add_parser(
+        "boxes", help="person boxes for a folder of photos (COCO-style detections JSON), e.g. for distillation"
+    )
+    boxes.add_argument("folder", help="photos (searched recursively)")
+    boxes.add_argument("--out", required=True, help="the JSON file to write (e.g. FOLDER/boxes.json)")
+    boxes.add_argument("--checkpoint", default=None, help="pose network that refines the boxes (default: shipped)")
+    boxes.add_argument("--detector", choices=("auto", "hog", "frame"), default="auto", help="where boxes start")
+    boxes.add_argument("--no-refine", action="store_true", help="keep the detector's boxes as they are")
+    boxes.add_argument("--min-confidence", type=float, default=0.0, help="drop people the network is less sure of")
+    boxes.set_defaults(func=run_boxes)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
 
@@ -97,3 +107,18 @@ def run_check(args: argparse.Namespace) -> int:
     report = check_dataset(args.root, args.format, image_sample=args.images)
     print(report.to_markdown())
     return 0 if report.ok else 1
+
+
+def run_boxes(args: argparse.Namespace) -> int:
+    from ..inference import PoseEstimator
+    from ..inference.demo import resolve_weights
+    from ..inference.person_boxes import find_person_boxes, write_person_boxes
+
+    estimator = PoseEstimator(resolve_weights(args.checkpoint), detector=args.detector)
+    detections = find_person_boxes(
+        args.folder, estimator, refine=not args.no_refine, min_confidence=args.min_confidence
+    )
+    path = write_person_boxes(detections, args.out)
+    images = len({d["file_name"] for d in detections})
+    print(f"{len(detections)} people in {images} images -> {path}")
+    return 0
