@@ -16,7 +16,7 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from .convert_h36m import H36MConversion, convert_h36m
+from .h36m_convert import H36MConversion, convert_h36m
 from .h36m_raw_synth import generate_human36m_raw
 from .records import DatasetError, PersonRecord, PoseDataset
 from .samples import TestSamples, TrainSamples

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ._io import read_json
-from .convert_h36m import RELEASE_SUBJECTS, folder_name
+from .h36m_convert import RELEASE_SUBJECTS, folder_name
 from .h36m_raw import (
     CAMERA_IDS,
     DUPLICATE_JOINTS,
