@@ -191,10 +191,8 @@ def _convert_video(task: _Video) -> dict:
     folder = Path(task.out_dir) / "images" / task.folder
     folder.mkdir(parents=True, exist_ok=True)
     written, shape = set(), (0, 0)
-    for index, frame in enumerate(h36m_raw.read_video(task.video, task.frames)):
+    for index, frame in h36m_raw.read_video(task.video, task.frames, task.stride):
         shape = frame.shape[:2]
-        if index % task.stride:
-            continue
         ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, task.jpeg_quality])
         if not ok:
             raise OSError(f"{task.video}: frame {index} could not be encoded as JPEG")

@@ -26,6 +26,7 @@ import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -334,9 +335,18 @@ def read_poses(path: str | os.PathLike) -> np.ndarray:
     return joints
 
 
-def _temporary_beside(path: Path, suffix: str) -> Path:
-    """A hidden temporary name beside ``path`` that keeps ``suffix`` (writers pick formats by it)."""
-    return path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{suffix}")
+@contextmanager
+def _atomic_path_keeping_suffix(path: Path) -> Iterator[Path]:
+    """As :func:`convnextpose.atomic.atomic_path`, with a temporary name that keeps the file's suffix
+    (cdflib and OpenCV choose what they write by it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_poses(path: str | os.PathLike, joints_world: np.ndarray) -> Path:
@@ -344,53 +354,40 @@ def write_poses(path: str | os.PathLike, joints_world: np.ndarray) -> Path:
     _import_cdflib()
     from cdflib.cdfwrite import CDF
 
-    path = Path(path)
     joints_world = np.asarray(joints_world, dtype=np.float64)
     if joints_world.ndim != 3 or joints_world.shape[1:] != (RAW_JOINTS, 3):
         raise ValueError(f"joints_world must be (N, 32, 3), got {joints_world.shape}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary_beside(path, ".cdf")
-    try:
+    spec = {
+        "Variable": "Pose", "Data_Type": CDF.CDF_DOUBLE, "Num_Elements": 1, "Rec_Vary": True,
+        "Dim_Sizes": [len(joints_world), RAW_JOINTS * 3], "Compress": 0,
+    }  # fmt: skip
+    with _atomic_path_keeping_suffix(Path(path)) as tmp:
         writer = CDF(tmp, delete=True)
-        spec = {
-            "Variable": "Pose", "Data_Type": CDF.CDF_DOUBLE, "Num_Elements": 1, "Rec_Vary": True,
-            "Dim_Sizes": [len(joints_world), RAW_JOINTS * 3], "Compress": 0,
-        }  # fmt: skip
         writer.write_var(spec, var_attrs={}, var_data=joints_world.reshape(1, -1, RAW_JOINTS * 3))
         writer.close()
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return Path(path)
 
 
 def write_video(path: str | os.PathLike, frames_bgr: list[np.ndarray], fps: float = FPS) -> Path:
     """Write BGR uint8 frames as an MPEG-4 video (OpenCV's built-in ``mp4v`` encoder), atomically."""
     import cv2
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     height, width = frames_bgr[0].shape[:2]
-    tmp = _temporary_beside(path, path.suffix)
-    try:
+    with _atomic_path_keeping_suffix(Path(path)) as tmp:
         writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
         if not writer.isOpened():
             raise OSError(f"{path}: OpenCV cannot write an mp4v video here")
         for frame in frames_bgr:
             writer.write(frame)
         writer.release()
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return Path(path)
 
 
-def read_video(path: str | os.PathLike, count: int) -> Iterator[np.ndarray]:
-    """The first ``count`` frames (H, W, 3) BGR uint8 of a video, decoded once, in order.
+def read_video(path: str | os.PathLike, count: int, stride: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, (H, W, 3) BGR uint8) of frames 0, stride, 2 stride ... below ``count``, decoded once, in order.
 
-    Later frames are not decoded: the dataset's videos may run a few frames past their poses.
+    Frames in between are decoded but not converted to images; frames from ``count`` on are not read
+    (the dataset's videos may run a few frames past their poses).
 
     Raises:
         FileNotFoundError: no such file.
@@ -407,13 +404,18 @@ def read_video(path: str | os.PathLike, count: int) -> Iterator[np.ndarray]:
             raise DatasetError(f"{path}: OpenCV cannot open this video")
         shape = None
         for index in range(count):
-            ok, frame = capture.read()
+            if index % stride:
+                ok, frame = capture.grab(), None
+            else:
+                ok, frame = capture.read()
             if not ok:
                 raise DatasetError(f"{path}: the video ends after {index} frames; its poses have {count}")
+            if frame is None:
+                continue
             if shape is None:
                 shape = frame.shape
             elif frame.shape != shape:
                 raise DatasetError(f"{path}: frame {index} is {frame.shape}, earlier frames {shape}")
-            yield frame
+            yield index, frame
     finally:
         capture.release()
