@@ -69,13 +69,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
 
+def int_range_options(args: argparse.Namespace, *flags: str) -> dict[str, tuple[int, ...]]:
+    """The given ``1,5-9,11`` flags as tuples of ints."""
+    return {f: tuple(parse_int_range(getattr(args, f), f)) for f in flags if getattr(args, f) is not None}
+
+
 def synth_options(args: argparse.Namespace) -> dict:
     """Generator options from the flags that were given (the generator rejects ones its format lacks)."""
     options: dict = {"workers": args.workers}
-    for flag in ("subjects", "actions", "subactions", "cameras", "sequences"):
-        value = getattr(args, flag)
-        if value is not None:
-            options[flag] = tuple(parse_int_range(value, flag))
+    options.update(int_range_options(args, "subjects", "actions", "subactions", "cameras", "sequences"))
     for flag in ("frames", "frame_stride", "images", "val_images"):
         value = getattr(args, flag)
         if value is not None:
@@ -129,11 +131,7 @@ def run_synth_raw(args: argparse.Namespace, options: dict) -> int:
 def run_convert_h36m(args: argparse.Namespace) -> int:
     from ..data import convert_h36m
 
-    options: dict = {}
-    for flag in ("subjects", "actions", "subactions", "cameras"):
-        value = getattr(args, flag)
-        if value is not None:
-            options[flag] = tuple(parse_int_range(value, flag))
+    options = int_range_options(args, "subjects", "actions", "subactions", "cameras")
     start = time.perf_counter()
     result = convert_h36m(
         args.raw_dir, args.out, stride=args.stride, workers=args.workers, metadata=args.metadata,

@@ -143,6 +143,8 @@ def _plan(raw_dir, metadata, subjects, actions, subactions, cameras, out_dir, st
                 frames = len(h36m_raw.read_poses(poses))
                 for camera in cameras:
                     if (subject, action, subaction, camera) in SKIPPED_VIDEOS:
+                        reason = SKIPPED_VIDEOS[subject, action, subaction, camera]
+                        logger.info("%s: %s", folder_name(subject, action, subaction, camera), reason)
                         continue
                     video = _resolve(h36m_raw.video_path, raw_dir, subject, name, camera)
                     if subject in subjects:
@@ -321,7 +323,12 @@ def convert_h36m(
     subjects = tuple(sorted(set(subjects)))
     if not subjects or any(s not in RELEASE_SUBJECTS for s in subjects):
         raise ValueError(f"subjects must be among the release's {RELEASE_SUBJECTS}, got {subjects}")
-    if any(a not in RELEASE_ACTIONS for a in actions) or any(b not in (1, 2) for b in subactions):
+    if (
+        not actions
+        or not subactions
+        or any(a not in RELEASE_ACTIONS for a in actions)
+        or any(b not in (1, 2) for b in subactions)
+    ):
         raise ValueError(f"actions are 2..16 and subactions 1..2, got {tuple(actions)} and {tuple(subactions)}")
     if not cameras or any(c not in (1, 2, 3, 4) for c in cameras):
         raise ValueError(f"cameras are 1..4, got {tuple(cameras)}")
