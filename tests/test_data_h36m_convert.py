@@ -113,9 +113,13 @@ def test_metadata_is_encoded_as_the_toolkit_reads_it(raw_root, truth):
     root = ET.parse(raw_root / "metadata.xml").getroot()
     rows = [[(td.text or "") for td in tr] for tr in root.find("mapping")]
     assert rows[0][2:] == [f"S{s}" for s in range(1, 12)]
-    # The toolkit's mapping{action * 2 + subaction - 1, subject + 2} (1-based) is the sequence name.
-    assert rows[12 * 2 + 1 - 1 - 1][1 + 2 - 1] == "TakingPhoto 1" and rows[3 * 2 + 2 - 2][5 + 1] == "Discussion 3"
-    assert rows[34][2] == f"[{SIZE} {SIZE + 2};{SIZE} {SIZE};{SIZE} {SIZE};{SIZE} {SIZE + 2}]"
+
+    def toolkit(row, column):  # MATLAB's 1-based mapping{row, column}
+        return rows[row - 1][column - 1]
+
+    # H36MDataBase.getFileName: mapping{action * 2 + subaction - 1, subject + 2}; getResolution: mapping{35, s + 2}.
+    assert toolkit(12 * 2 + 1 - 1, 1 + 2) == "TakingPhoto 1" and toolkit(3 * 2 + 2 - 1, 5 + 2) == "Discussion 3"
+    assert toolkit(35, 11 + 2) == f"[{SIZE} {SIZE + 2};{SIZE} {SIZE};{SIZE} {SIZE};{SIZE} {SIZE + 2}]"
     assert [e.text for e in root.find("dbcameras/index2id")] == list(CAMERA_IDS)
     w0 = [float(v) for v in root.find("w0").text.strip("[]").split()]
     assert len(w0) == 300

@@ -10,7 +10,8 @@ given by the ``mapping`` table of ``metadata.xml`` (the file of the dataset's MA
 
 - ``<mapping>``: rows ``<tr>`` of cells ``<td>``. Row 0 names the subjects from its third cell on
   (``S1`` .. ``S11``); rows 1..32 are (action 1..16, subaction 1..2, then one sequence name per
-  subject); row 34 (after one more row) holds per subject a ``[W H;W H;W H;W H]`` image size per camera.
+  subject); row 34 (the toolkit's 1-based row 35) holds per subject ``[W H;W H;W H;W H]``, the frame
+  size of each camera.
 - ``<dbcameras><index2id>``: the camera ids of camera indices 1..4.
 - ``<w0>``: one bracketed row of 300 numbers. For camera c and subject s (1-based), six extrinsics
   at ``6 ((c - 1) 11 + s - 1)``: rotation angles a (rad) and the camera centre C (world mm); then
