@@ -43,3 +43,61 @@ def annotations_copy(src: Path, dst: Path) -> Path:
         else:
             shutil.copy2(item, dst / item.name)
     return dst
+
+
+H36M_IMAGE_KEYS = {
+    "id",
+    "file_name",
+    "width",
+    "height",
+    "subject",
+    "action_idx",
+    "subaction_idx",
+    "cam_idx",
+    "frame_idx",
+}
+# Keys the release's conversion script (tool/Human36M/h36m2coco.py) also writes; the loader does not need them.
+H36M_OPTIONAL_IMAGE_KEYS = {"action_name"}
+H36M_OPTIONAL_ANNOTATION_KEYS = {"keypoints_vis"}
+
+
+def assert_h36m_release_layout(root: Path) -> None:
+    """The release's Human3.6M layout, whoever wrote it: files, keys, names, shapes, global ids."""
+    import json
+    import re
+
+    import cv2
+    import numpy as np
+
+    ids = []
+    data_files = sorted((root / "annotations").glob("Human36M_subject*_data.json"))
+    assert data_files, f"no Human36M_subject*_data.json under {root}"
+    for data_file in data_files:
+        subject = int(re.fullmatch(r"Human36M_subject(\d+)_data\.json", data_file.name).group(1))
+        data, cams, joints = (
+            json.loads((root / "annotations" / f"Human36M_subject{subject}_{k}.json").read_text())
+            for k in ("data", "camera", "joint_3d")
+        )
+        assert set(data) == {"images", "annotations"} and len(data["images"]) == len(data["annotations"])
+        for im in data["images"]:
+            assert H36M_IMAGE_KEYS <= set(im) <= H36M_IMAGE_KEYS | H36M_OPTIONAL_IMAGE_KEYS and im["subject"] == subject
+            m = re.fullmatch(r"(s_(\d\d)_act_(\d\d)_subact_(\d\d)_ca_(\d\d))/\1_(\d{6})\.jpg", im["file_name"])
+            assert m, im["file_name"]
+            assert [int(g) for g in m.groups()[1:]] == [
+                subject, im["action_idx"], im["subaction_idx"], im["cam_idx"], im["frame_idx"] + 1
+            ]  # fmt: skip
+            image = cv2.imread(str(root / "images" / im["file_name"]))
+            assert image is not None and image.shape == (im["height"], im["width"], 3)
+            assert str(im["cam_idx"]) in cams
+            frame = joints[str(im["action_idx"])][str(im["subaction_idx"])][str(im["frame_idx"])]
+            assert np.array(frame).shape == (17, 3)
+            ids.append(im["id"])
+        for ann in data["annotations"]:
+            assert {"id", "image_id", "bbox"} <= set(ann) <= {"id", "image_id", "bbox"} | H36M_OPTIONAL_ANNOTATION_KEYS
+            assert len(ann["bbox"]) == 4
+        for cam in cams.values():
+            assert set(cam) == {"R", "t", "f", "c"}
+            rot = np.array(cam["R"])
+            assert rot.shape == (3, 3) and np.allclose(rot @ rot.T, np.eye(3), atol=1e-6)
+            assert np.array(cam["t"]).shape == (3,) and len(cam["f"]) == 2 and len(cam["c"]) == 2
+    assert len(set(ids)) == len(ids)  # image ids are global across subjects

@@ -16,6 +16,8 @@ import inspect
 from pathlib import Path
 from typing import Any
 
+from .h36m_convert import H36MConversion, convert_h36m
+from .h36m_raw_synth import generate_human36m_raw
 from .records import DatasetError, PersonRecord, PoseDataset
 from .samples import TestSamples, TrainSamples
 
@@ -30,7 +32,10 @@ LOADERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 _ALIASES = {"h36m": "human36m", "muco3dhp": "muco", "mupots3d": "mupots", "mscoco": "coco"}
 
-__all__ = ["LOADERS", "DatasetError", "PersonRecord", "PoseDataset", "TestSamples", "TrainSamples", "load_dataset"]
+__all__ = [
+    "LOADERS", "DatasetError", "H36MConversion", "PersonRecord", "PoseDataset", "TestSamples", "TrainSamples",
+    "convert_h36m", "generate_human36m_raw", "load_dataset",
+]  # fmt: skip
 
 
 def dataset_key(name: str) -> str:
