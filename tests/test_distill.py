@@ -211,3 +211,20 @@ def test_distill_config_is_checked(tmp_path):
         load_config(None, {"distill.temperature": 0.0})
     with pytest.raises(ConfigError, match="'images' has no labels"):
         load_config(None, {"data.train_sets": ["images"]})
+
+
+def test_agreement_of_a_network_with_itself_and_with_another(image_folder):
+    from convnextpose import PoseEstimator
+    from convnextpose.inference.agreement import measure_agreement
+
+    teacher = peaked(build_model("test"), seed=5)
+    other = copy.deepcopy(teacher)
+    with torch.no_grad():
+        other.head.final_layer.weight.mul_(-1.0)
+    images = sorted(image_folder.rglob("*.png"))[:3]
+    boxes = [[5, 5, 50, 70]] * 3
+    same = measure_agreement(PoseEstimator(teacher, optimize=False), PoseEstimator(teacher), images, boxes)
+    assert same["same_crop"]["pck@0.05"] == 1.0 and same["same_crop"]["mpjpe_rel_mm"] < 0.05  # float32 paths
+    assert same["end_to_end"]["found"] == 1.0
+    differ = measure_agreement(PoseEstimator(other), PoseEstimator(teacher), images, boxes)
+    assert differ["same_crop"]["pck@0.1"] < 0.9 and differ["same_crop"]["mpjpe_rel_mm"] > 10
