@@ -115,7 +115,7 @@ class EvalConfig:
     flip_test: bool = True  # average with the prediction on the mirrored crop
     use_gt_info: bool = True  # ground-truth boxes and root depths; False: bbox_root_file
     bbox_root_file: str | None = None  # RootNet output JSON; None: the dataset's bbox_root/ default
-    match_threshold_px: float = 40.0  # MuPoTS: largest mean 2D distance for matching a prediction to a person
+    match_threshold_px: float = 40.0  # MuPoTS matching: a joint counts when |dx| and |dy| are below this (px)
 
 
 @dataclass

@@ -32,14 +32,17 @@ logger = logging.getLogger(__name__)
 
 ANNOTATION_FILE = "data/MuPoTS-3D.json"
 IMAGE_DIR = "data/MultiPersonTestSet"
-BBOX_ROOT_FILE = "bbox_root/bbox_mupots_output.json"
+#: Detected boxes and roots: the release code's name (``MuPoTS.py``, preferred), then the dataset README's.
+BBOX_ROOT_FILES = ("bbox_root/bbox_root_mupots_output.json", "bbox_root/bbox_mupots_output.json")
+BBOX_ROOT_FILE = BBOX_ROOT_FILES[0]
 NUM_JOINTS = 17
 ROOT = 14  # Pelvis
 LAYOUT = """  MuPoTS/
     data/MultiPersonTestSet/TS1..TS20/img_000000.jpg (+ annot.mat, occlusion.mat)
     data/MuPoTS-3D.json   images {id, file_name "TS1/img_000000.jpg", width, height, intrinsic [fx, fy, cx, cy]};
                           annotations {id, image_id, bbox, keypoints_cam 17x3 mm, keypoints_img 17x2 px, is_valid}
-    bbox_root/bbox_mupots_output.json   (only to test with detected boxes and roots)"""
+    bbox_root/bbox_root_mupots_output.json   (only to test with detected boxes and roots; the README's name
+                                              bbox_root/bbox_mupots_output.json is read too)"""
 
 
 def _frame_meta(file_name: str, width: int, height: int) -> dict:
@@ -52,6 +55,27 @@ def _frame_meta(file_name: str, width: int, height: int) -> dict:
         "width": width,
         "height": height,
     }
+
+
+def find_bbox_root_file(root: str | Path) -> Path:
+    """The detections file of a MuPoTS folder, under either name of :data:`BBOX_ROOT_FILES`.
+
+    Returns:
+        The file that exists; the preferred name when both exist with the same detections, or when
+        neither exists (the caller's missing-file error then names it).
+
+    Raises:
+        DatasetError: both files exist and hold different detections.
+    """
+    paths = [Path(root) / name for name in BBOX_ROOT_FILES]
+    present = [p for p in paths if p.is_file()]
+    if len(present) == 2 and present[0].read_bytes() != present[1].read_bytes():
+        if read_json(present[0]) != read_json(present[1]):
+            raise DatasetError(
+                f"{present[0]} and {present[1]} both exist and hold different detections: keep one "
+                f"(the release's code reads {BBOX_ROOT_FILES[0]}) or pass bbox_root_file"
+            )
+    return present[0] if present else paths[0]
 
 
 def load_mupots(
@@ -68,7 +92,8 @@ def load_mupots(
         root: the ``MuPoTS`` folder.
         use_gt_info: one record per annotated person with its ground-truth box and root; False: one
             record per detection of ``bbox_root_file`` (box used as given, joints zero, ann_id -1).
-        bbox_root_file: default ``<root>/bbox_root/bbox_mupots_output.json``.
+        bbox_root_file: default :func:`find_bbox_root_file` (``<root>/bbox_root/bbox_root_mupots_output.json``
+            or ``bbox_mupots_output.json``).
         aspect_ratio: network input width / height, for extending ground-truth boxes.
         strict: raise on malformed records (listing all); False skips them with a warning.
     """
@@ -78,7 +103,7 @@ def load_mupots(
     path = root / ANNOTATION_FILE
     needed = [path]
     if not use_gt_info:
-        bbox_root_file = Path(bbox_root_file) if bbox_root_file is not None else root / BBOX_ROOT_FILE
+        bbox_root_file = Path(bbox_root_file) if bbox_root_file is not None else find_bbox_root_file(root)
         needed.append(bbox_root_file)
     require_files("MuPoTS-3D", root, needed, LAYOUT)
     coco = read_coco(path)

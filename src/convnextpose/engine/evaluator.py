@@ -332,6 +332,7 @@ class Evaluator:
                     joints_3d=np.asarray(joints_3d, dtype=np.float64),
                     valid=bool(meta.get("is_valid", True)),
                     occluded=None if occluded is None else np.asarray(occluded, dtype=bool),
+                    person_idx=column[1],
                 )
             )
         self.mupots_sources = {

@@ -135,7 +135,8 @@ def format_mupots(result: dict) -> str:
     header = "  ".join(f"{m}:{c}" for m in ("all", "matched") for c in cols)
     lines = [
         f"MuPoTS-3D: {result['num_people']} annotated people, {result['num_matched']} matched "
-        f"(3DPCK@{result['pck_threshold_mm']:g} mm and AUC over 0:5:150 mm, %)",
+        f"({result['matching']} matching; 3DPCK@{result['pck_threshold_mm']:g} mm and AUC over "
+        f"0:5:150 mm over {len(result['eval_joints'])} joints, %)",
         f"{'sequence':<10}  {header}",
     ]
     sequences = sorted(result["all"]["per_sequence"], key=lambda s: int(s[2:]))

@@ -14,7 +14,7 @@ MuPoTS writes::
     data/MultiPersonTestSet/TS<k>/occlusion.mat   occlusion_labels{frame, person}: 1x17, 1 = occluded
     data/MuPoTS-3D.json      images {id, file_name, width, height, intrinsic [fx, fy, cx, cy]};
                              annotations {id, image_id, bbox, keypoints_cam 17x3, keypoints_img 17x2, is_valid}
-    bbox_root/bbox_mupots_output.json   simulated detector boxes and roots of the valid people
+    bbox_root/bbox_root_mupots_output.json   simulated detector boxes and roots of the valid people
 
 Several people share a scene; they occlude each other through the z-buffer. Boxes are the projected
 joints' extent plus 10% (the full person, occluded parts included). MuPoTS sequences TS1-5 are indoor
@@ -313,7 +313,7 @@ def generate_mupots(
         people: (min, max) people per sequence.
         render: False writes annotations only.
         mat_files: write ``annot.mat`` and ``occlusion.mat`` per sequence (as the MATLAB evaluation reads them).
-        bbox_root: write simulated detector boxes and roots (``bbox_root/bbox_mupots_output.json``).
+        bbox_root: write simulated detector boxes and roots (``bbox_root/bbox_root_mupots_output.json``).
     """
     if bad := [s for s in sequences if not 1 <= s <= 20]:
         raise ValueError(f"MuPoTS sequences are TS1..TS20, got {bad}")
@@ -356,7 +356,7 @@ def generate_mupots(
         {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "person"}]},
     )
     if bbox_root:
-        write_json_atomic(out_dir / "bbox_root" / "bbox_mupots_output.json", detections)
+        write_json_atomic(out_dir / "bbox_root" / "bbox_root_mupots_output.json", detections)
     return out_dir
 
 
