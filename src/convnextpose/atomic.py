@@ -15,15 +15,17 @@ from typing import IO
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, keep_suffix: bool = False) -> Iterator[Path]:
     """A temporary path beside ``path``; renamed onto ``path`` when the block ends without error.
 
     For writers that insist on a file name (``scipy.io.savemat``, ``onnx.save``). The file gets the
-    usual permissions (umask), unlike ``tempfile.mkstemp``'s 0600.
+    usual permissions (umask), unlike ``tempfile.mkstemp``'s 0600. ``keep_suffix`` ends the temporary
+    name with ``path``'s suffix, for writers that choose the format by it (OpenCV, cdflib).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    ending = f".tmp{path.suffix}" if keep_suffix else ".tmp"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{ending}")
     try:
         yield tmp
         os.replace(tmp, path)

@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_open
+from ..atomic import atomic_open, atomic_path
 from .records import DatasetError
 
 CAMERA_IDS = ("54138969", "55011271", "58860488", "60457274")
@@ -336,20 +334,6 @@ def read_poses(path: str | os.PathLike) -> np.ndarray:
     return joints
 
 
-@contextmanager
-def _atomic_path_keeping_suffix(path: Path) -> Iterator[Path]:
-    """As :func:`convnextpose.atomic.atomic_path`, with a temporary name that keeps the file's suffix
-    (cdflib and OpenCV choose what they write by it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_poses(path: str | os.PathLike, joints_world: np.ndarray) -> Path:
     """Write (N, 32, 3) world mm as a ``D3_Positions`` CDF file (``Pose``: (1, N, 96) CDF_DOUBLE), atomically."""
     _import_cdflib()
@@ -362,7 +346,7 @@ def write_poses(path: str | os.PathLike, joints_world: np.ndarray) -> Path:
         "Variable": "Pose", "Data_Type": CDF.CDF_DOUBLE, "Num_Elements": 1, "Rec_Vary": True,
         "Dim_Sizes": [len(joints_world), RAW_JOINTS * 3], "Compress": 0,
     }  # fmt: skip
-    with _atomic_path_keeping_suffix(Path(path)) as tmp:
+    with atomic_path(path, keep_suffix=True) as tmp:
         writer = CDF(tmp, delete=True)
         writer.write_var(spec, var_attrs={}, var_data=joints_world.reshape(1, -1, RAW_JOINTS * 3))
         writer.close()
@@ -374,7 +358,7 @@ def write_video(path: str | os.PathLike, frames_bgr: list[np.ndarray], fps: floa
     import cv2
 
     height, width = frames_bgr[0].shape[:2]
-    with _atomic_path_keeping_suffix(Path(path)) as tmp:
+    with atomic_path(path, keep_suffix=True) as tmp:
         writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
         if not writer.isOpened():
             raise OSError(f"{path}: OpenCV cannot write an mp4v video here")
