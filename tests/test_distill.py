@@ -123,6 +123,13 @@ def test_each_term_is_zero_for_the_teacher_itself_and_grows_when_the_student_dif
         differ = distiller.losses(*module(images), targets)
     for name, value in differ.items():
         assert float(value) > 1e-3, name
+    with torch.no_grad():  # the feature term reads the adapted maps' shape, not their scale
+        for adapter in distiller.adapters.values():
+            adapter.weight.mul_(1000.0)
+            adapter.bias.mul_(1000.0)
+        scaled = distiller.losses(*module(images), targets)
+    assert float(scaled["distill_feature"]) == pytest.approx(float(differ["distill_feature"]), rel=1e-3)
+    assert float(scaled["distill_feature"]) < 4.0
 
 
 def test_a_teacher_of_another_variant_and_input_size(tmp_path):

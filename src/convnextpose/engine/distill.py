@@ -8,8 +8,10 @@ Each term is weighted in the config's ``distill`` section (:class:`~convnextpose
   what the soft-argmax reads.
 - ``coord``: L1 between the student's soft-argmax joints and the teachers', per joint
   ``(|dx| + |dy| + |dz|) / 3`` in the student's heatmap units: the release's loss form.
-- ``feature``: normalised MSE between backbone stage outputs, the student's through a 1x1
-  adapter to the teacher's width (resized to the teacher's grid where it differs). The adapters
+- ``feature``: MSE between backbone stage outputs, each channel standardised over its map (zero
+  mean, unit variance per sample), the student's through a 1x1 adapter to the teacher's width
+  (resized to the teacher's grid where it differs). Standardising both sides keeps the term near
+  1 whatever the stages' scales, so it cannot drown the other terms. The adapters
   train with the student and are saved in its snapshots, never in its weights.
 
 Teachers run on the student's crops under ``torch.inference_mode`` (resized to their own input size
@@ -78,6 +80,13 @@ def log_marginals(heatmaps: torch.Tensor, num_joints: int, depth_dim: int, tempe
     flat = heatmaps.float().reshape(batch, num_joints, -1) / temperature
     volume = F.log_softmax(flat, dim=2).reshape(batch, num_joints, depth_dim, height, width)
     return [volume.logsumexp(dim=(2, 3)), volume.logsumexp(dim=(2, 4)), volume.logsumexp(dim=(3, 4))]
+
+
+def standardise_channels(features: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Each channel of ``(N, C, H, W)`` features shifted and scaled to zero mean, unit variance over H x W."""
+    mean = features.mean(dim=(-2, -1), keepdim=True)
+    std = features.std(dim=(-2, -1), keepdim=True, unbiased=False)
+    return (features - mean) / (std + eps)
 
 
 @dataclass
@@ -265,7 +274,7 @@ class Distiller:
                     student_feature = F.interpolate(
                         student_feature, size=teacher_feature.shape[-2:], mode="bilinear", align_corners=False
                     )
-                error = (student_feature.float() - teacher_feature).pow(2).mean()
-                terms.append(error / (teacher_feature.pow(2).mean() + 1e-6))
+                error = standardise_channels(student_feature.float()) - standardise_channels(teacher_feature)
+                terms.append(error.pow(2).mean())
             out["distill_feature"] = cfg.feature_weight * torch.stack(terms).mean()
         return out
