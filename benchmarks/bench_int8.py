@@ -35,13 +35,15 @@ LABELS = REPO / "tests" / "assets" / "shared_photo_labels.json"
 # Each step adds one change to the previous one; the last is export_onnx_int8's default.
 STEPS = [
     ("earlier recipe: stick figures, 7-bit weights, all INT8",
-     {"calibration": "stick", "equalize": False, "reduce_range": True, "float_layers": ()}),
-    ("+ generated people to calibrate on", {"equalize": False, "reduce_range": True, "float_layers": ()}),
-    ("+ residual streams equalised", {"reduce_range": True, "float_layers": ()}),
-    ("+ 8-bit weights", {"float_layers": ()}),
-    ("+ stem in float", {"float_layers": ("stem",)}),
-    ("+ first stage in float (the default)", {}),
-    ("  the default, percentile ranges (99.999 %)", {"method": "percentile"}),
+     {"calibration": "stick", "equalize": False, "reduce_range": True, "float_layers": (), "method": "minmax"}),
+    ("+ generated people to calibrate on", {"equalize": False, "reduce_range": True, "float_layers": (), "method": "minmax"}),
+    ("+ residual streams equalised", {"reduce_range": True, "float_layers": (), "method": "minmax"}),
+    ("+ 8-bit weights", {"float_layers": (), "method": "minmax"}),
+    ("+ stem in float", {"float_layers": ("stem",), "method": "minmax"}),
+    ("+ first stage in float", {"method": "minmax"}),
+    ("+ ranges at the 99.999th percentile, not min/max (the default)", {}),
+    ("  the default, calibrated on the stick figures", {"calibration": "stick"}),
+    ("  the default with 7-bit weights (--reduce-range)", {"reduce_range": True}),
     ("  the default, entropy ranges", {"method": "entropy"}),
 ]  # fmt: skip
 
@@ -72,13 +74,30 @@ def real_crops(folder: str, checkpoint: str, size: tuple[int, int], count: int) 
     return np.stack(crops[:count])
 
 
-def time_models(model: Any, fp32: Path, int8: Path, size: tuple[int, int], batches, repeats, threads) -> list[dict]:
-    """ms per call of eager PyTorch, ORT FP32 and ORT INT8 on generated people, interleaved per batch size."""
+def pixel_noise_cost(fp32: Path, crops: np.ndarray, seed: int = 0) -> dict[str, float]:
+    """How far the FP32 model's own joints move when each pixel value changes by -1, 0 or +1 at random.
+
+    A yardstick for the INT8 figures: uint8 pixels are themselves a quantisation, one grey level apart.
+    """
+    from convnextpose.export.onnx_export import make_session, run_session
+
+    rng = np.random.default_rng(seed)
+    noisy = np.clip(crops.astype(np.int16) + rng.integers(-1, 2, crops.shape), 0, 255).astype(np.uint8)
+    session = make_session(fp32)
+    a, b = run_session(session, crops)[0], run_session(session, noisy)[0]
+    return {
+        "mean_xy": float(np.linalg.norm(a[..., :2] - b[..., :2], axis=-1).mean()),
+        "mean_z": float(np.abs(a[..., 2] - b[..., 2]).mean()),
+    }
+
+
+def time_models(model: Any, models: dict[str, Path], size: tuple[int, int], batches, repeats, threads) -> list[dict]:
+    """ms per call of eager PyTorch and each ONNX model on generated people, interleaved per batch size."""
     from convnextpose.export.calibration import generated_people
     from convnextpose.export.onnx_export import make_session
     from convnextpose.inference.benchmark import _ort_runner, _torch_runner, time_interleaved
 
-    sessions = {"ort-fp32": make_session(fp32, threads=threads), "ort-int8": make_session(int8, threads=threads)}
+    sessions = {name: make_session(path, threads=threads) for name, path in models.items()}
     rows = []
     for batch in batches:
         data = generated_people(batch, size, seed=2)
@@ -130,12 +149,14 @@ def run_steps(model: Any, workdir: Path, held_out: np.ndarray, extra: dict[str, 
 
 def run_layers(model: Any, workdir: Path, held_out: np.ndarray) -> dict[str, Any]:
     """Per-part activation errors of the default INT8 model, and the cost of quantising each part alone."""
-    from convnextpose.export import export_onnx_int8
+    from convnextpose.export import export_onnx_int8, fuse_model
     from convnextpose.export.calibration import generated_people
+    from convnextpose.export.equalize import stream_ranges
     from convnextpose.export.int8_errors import compare_activations, errors_by_part, isolated_costs
 
     calibration = generated_people(32, model.spec.input_size)
-    out: dict[str, Any] = {}
+    ranges = stream_ranges(fuse_model(model), calibration)
+    out: dict[str, Any] = {"stream_spread": [float(r.max() / r.median()) for r in ranges]}
     for name, options in (("all INT8", {"float_layers": ()}), ("default", {})):
         fp32, int8 = workdir / "layers.onnx", workdir / "layers.int8.onnx"
         export_onnx_int8(model, int8, calibration, held_out=held_out[:0], fp32_path=fp32, **options)
@@ -160,8 +181,9 @@ def markdown(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         f"after {machine.get('load_average_after')}.",
         "",
         "| checkpoint | input | held-out people: 2D shift, cells (crop px) | depth shift, bins (mm) | photos: PCK@0.05 "
-        "vs FP32 | photos: 2D px / 3D mm | batch | eager ms | ORT FP32 ms | ORT INT8 ms | INT8 vs eager (rounds p10-p90) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "vs FP32 | photos: 2D px / 3D mm | batch | eager ms | ORT FP32 ms | ORT INT8 ms | INT8 vs eager (rounds p10-p90) "
+        "| ORT INT8, every layer, ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         cost, photos = r["accuracy"]["held_out"], r["accuracy"].get("photos")
@@ -179,18 +201,23 @@ def markdown(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
                     *(f"{t[f'{n}_ms']:.2f} ({t[f'{n}_range_ms'][0]:.1f}-{t[f'{n}_range_ms'][1]:.1f})"
                       for n in ("eager", "ort-fp32", "ort-int8")),
                     f"{t['int8_speedup']:.2f}x ({t['int8_speedup_rounds'][0]:.2f}-{t['int8_speedup_rounds'][1]:.2f})",
+                    f"{t['ort-int8-all_ms']:.2f}" if "ort-int8-all_ms" in t else "",
                 ]) + " |"
             )  # fmt: skip
     for r in results:
         name = Path(r["checkpoint"]).name
+        noise = r["pixel_noise"]
+        lines += ["", f"{name}, FP32 joints under +-1 grey-level pixel noise (the yardstick): "
+                  + ", ".join(f"{k} {v['mean_xy']:.3f} cells / {v['mean_z']:.3f} bins" for k, v in noise.items())]  # fmt: skip
         if r.get("real"):
             c = r["real"]
             lines += ["", f"{name}, {c['crops']} people found in --real-photos: 2D shift {c['mean_xy']:.3f} cells "
                       f"({c['mean_xy_px']:.2f} crop px), depth {c['mean_z']:.3f} bins."]  # fmt: skip
         if r.get("steps"):
             extra = [k for k in r["steps"][0] if k not in ("step", "held_out")]
+            header = ["step", "generated people", *extra]
             lines += ["", f"{name}: held-out cost of each step (2D cells / depth bins):", "",
-                      "| step | generated people | " + " | ".join(extra) + " |", "|---" * (2 + len(extra)) + "|"]  # fmt: skip
+                      "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]  # fmt: skip
             for s in r["steps"]:
                 cells = [f"{s[k]['mean_xy']:.3f} / {s[k]['mean_z']:.3f}" for k in ("held_out", *extra)]
                 lines.append(f"| {s['step']} | " + " | ".join(cells) + " |")
@@ -203,6 +230,8 @@ def markdown(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
                 errors = [lay[k]["parts"].get(part) for k in ("all INT8", "default")]
                 cells = [f"{e['last']:.3f}" if e else "float" if part in PARTS else "" for e in errors]
                 lines.append(f"| {part} | {cells[0]} | {cells[1]} | {cost['mean_xy']:.3f} |")
+            spread = ", ".join(f"{v:.1f}x" for v in lay["stream_spread"])
+            lines += ["", f"Widest channel of each stage's residual stream over its median channel: {spread}."]
             tail = lay["default"]["tail"]
             lines += ["", f"The quantised soft-argmax tail by itself (INT8 joints vs a float soft-argmax of the INT8 "
                       f"logits): {tail['mean_xy']:.1e} cells mean, {tail['max_xy']:.1e} max."]  # fmt: skip
@@ -211,6 +240,7 @@ def markdown(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
 
 def main(argv: list[str]) -> int:
     from convnextpose.atomic import write_bytes_atomic
+    from convnextpose.export import export_onnx_int8
     from convnextpose.export.calibration import generated_people
     from convnextpose.export.onnx_int8 import int8_cost
     from convnextpose.inference.benchmark import int8_accuracy, machine_info, steady_allocator
@@ -246,16 +276,18 @@ def main(argv: list[str]) -> int:
             logging.info("%s: INT8 export and accuracy", checkpoint)
             accuracy = int8_accuracy(checkpoint, workdir, photos, boxes if photos else None, held_out=held_out)
             result: dict[str, Any] = {"checkpoint": str(checkpoint), "accuracy": accuracy}
+            result["pixel_noise"] = {"held_out": pixel_noise_cost(workdir / "accuracy.onnx", held_out)}
             extra = {}
             if args.real_photos:
                 extra["real photos"] = real_crops(args.real_photos, checkpoint, size, args.held_out)
                 fp32, int8 = workdir / "accuracy.onnx", workdir / "accuracy.int8.onnx"
                 result["real"] = int8_cost(fp32, int8, extra["real photos"]).to_dict()
+                result["pixel_noise"]["real"] = pixel_noise_cost(fp32, extra["real photos"])
             logging.info("%s: timing", checkpoint)
-            result["timings"] = time_models(
-                model, workdir / "accuracy.onnx", workdir / "accuracy.int8.onnx", size, args.batches, args.repeats,
-                args.threads,
-            )  # fmt: skip
+            models = {"ort-fp32": workdir / "accuracy.onnx", "ort-int8": workdir / "accuracy.int8.onnx"}
+            models["ort-int8-all"] = workdir / "all.int8.onnx"  # every layer INT8: what the float layers cost
+            export_onnx_int8(model, models["ort-int8-all"], generated_people(32, size), held_out[:0], float_layers=())
+            result["timings"] = time_models(model, models, size, args.batches, args.repeats, args.threads)
             if args.steps:
                 result["steps"] = run_steps(model, workdir, held_out, extra)
             if args.layers:

@@ -47,9 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--calibration-count", type=int, default=32, help="INT8: crops to calibrate on (default 32)")
     parser.add_argument(
         "--calibration-method",
-        choices=("minmax", "percentile", "entropy"),
-        default="minmax",
-        help="onnx-int8: how activation ranges are set from the calibration crops (default minmax)",
+        choices=("percentile", "minmax", "entropy"),
+        default="percentile",
+        help="onnx-int8: how activation ranges are set from the calibration crops (default: the 99.999th "
+        "percentile of |value|)",
     )
     parser.add_argument(
         "--float-layers",
@@ -143,7 +144,7 @@ def _calibration(args: argparse.Namespace, model: Any) -> tuple[np.ndarray | Non
 
     crops = folder_people(args.calibration, find_people, model.spec.input_size, args.calibration_count + HELD_OUT_COUNT)
     if len(crops) < 2:
-        raise ValueError(f"{args.calibration}: found {len(crops)} person; need at least 2 (one to calibrate, one to check)")
+        raise ValueError(f"{args.calibration}: found {len(crops)} person crop; need at least 2 (to calibrate and to check)")
     return split_held_out(crops, min(HELD_OUT_COUNT, max(1, len(crops) // 4)))
 
 

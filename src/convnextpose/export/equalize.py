@@ -3,9 +3,8 @@
 A ConvNeXt stage carries one residual stream: the downsampling convolution writes it and every
 block adds its branch to it. INT8 stores each of its tensors with one scale for all channels, so
 a channel whose values stay small is quantised in a few coarse steps. On the release's XS the
-largest channel of the first stream spans 8x its median channel, and the network is most
-sensitive there: quantising one first-stage stream tensor per tensor moved the joints by 0.24
-heatmap cells, per channel by 0.02 (docs/inference.md, "Where the INT8 error came from").
+widest channel of the first stage's stream spans 4x its median channel, and equalising the
+streams halved the INT8 joint shift (docs/inference.md, "INT8 of a trained network").
 
 Multiplying stream channel ``c`` by a gain ``g_c`` everywhere in the stage is an exact
 reparametrisation: the writers (the downsampling convolution and each block's ``pwconv2``) scale
