@@ -226,7 +226,7 @@ def speed_int8_model(model: torch.nn.Module, path: Path, **options: Any) -> Path
     """The INT8 model ``export --format onnx-int8`` writes, for timing: the same layers in float, no check.
 
     Calibrated on 16 stick-figure crops (:func:`generated_calibration_images`, no rendering): the
-    ranges, not the layout, depend on the calibration, and speed does not.
+    calibration sets the ranges, which do not change the speed; the layout does.
     """
     from ..export import export_onnx_int8
 
