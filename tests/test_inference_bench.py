@@ -39,7 +39,7 @@ def test_benchmark_on_the_tiny_variant(tmp_path):
     assert result.models["test"]["parameters_M"] > 0 and result.models["test"]["GMACs"] > 0
     assert [row["runtime"] for row in result.end_to_end] == ["ort-fp32", "ort-int8", "torch-opt"]
     assert all(row["fps"] > 0 and row["people_per_frame"] == 1 for row in result.end_to_end)
-    assert result.int8_accuracy["generated"]["mean_xy"] >= 0
+    assert result.int8_accuracy["held_out"]["mean_xy"] >= 0 and result.int8_accuracy["held_out"]["crops"] == 16
     report = markdown_report(result)
     assert "| TEST |" in report and "Speed-up over eager" in report and "End to end" in report
     assert f"malloc thresholds fixed: {result.machine['steady_allocator']}" in report

@@ -26,9 +26,10 @@ import torch
 from torch import nn
 
 from ..atomic import atomic_open, atomic_path
+from .calibration import calibration_batch, generated_calibration_images
 from .fuse import fuse_model
 from .graph import PoseGraph, confidence_is_comparable
-from .onnx_export import ExportReport, _unwrap, calibration_batch, generated_calibration_images, require
+from .onnx_export import ExportReport, _unwrap, require
 
 
 def spec_sidecar(path: str | os.PathLike) -> Path:
