@@ -100,8 +100,7 @@ def test_checkpoints(cfg, checkpoints: list[tuple[int | None, Path]]) -> list[di
 
 def _test_worker(cfg_dict: dict, checkpoints: list) -> None:
     from ..config import Config
-    from ..engine.dist import cleanup_distributed, init_distributed
-    from ..engine.trainer import select_device
+    from ..engine.dist import cleanup_distributed, init_distributed, select_device
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     cfg = Config.from_dict(cfg_dict)
@@ -118,8 +117,7 @@ def run(args: argparse.Namespace) -> int:
 
         print(describe_keys())
         return 0
-    from ..engine.dist import cleanup_distributed, env_world_size, init_distributed, launch_local
-    from ..engine.trainer import select_device
+    from ..engine.dist import cleanup_distributed, env_world_size, init_distributed, launch_local, select_device
 
     cfg = load_test_config(args)
     checkpoints = checkpoints_to_test(cfg, args.test_epoch)

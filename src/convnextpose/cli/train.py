@@ -40,8 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def build_config(args: argparse.Namespace, extra: dict | None = None):
     """Config from ``--cfg``, ``--gpu``/``--cpu`` and the positional overrides."""
-    from ..config import load_config, parse_override
-    from ._args import parse_int_range
+    from ..config import load_config, parse_int_range, parse_override
 
     overrides = dict(parse_override(o) for o in args.overrides)
     if args.gpu is not None:

@@ -14,13 +14,30 @@ import random
 import socket
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.distributed as torch_dist
 
+if TYPE_CHECKING:
+    from ..config import Config
+
 logger = logging.getLogger(__name__)
+
+
+def select_device(cfg: Config, local_rank: int = 0) -> torch.device:
+    """The device of this process from ``run.device`` / ``run.gpus`` and the local rank."""
+    wanted = cfg.run.device.lower()
+    if wanted == "cpu" or (wanted == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise RuntimeError(f"run.device={cfg.run.device!r} but CUDA is not available here; use run.device=cpu")
+    if wanted.startswith("cuda:"):
+        return torch.device(wanted)
+    gpus = cfg.run.gpus
+    index = gpus[local_rank] if local_rank < len(gpus) else local_rank
+    return torch.device("cuda", index)
 
 
 def is_distributed() -> bool:

@@ -158,13 +158,12 @@ class Evaluator:
             (N, J_model, 3) float32 in heatmap units, flip-averaged when ``eval.flip_test``.
         """
         from ..data import TestSamples
-        from .trainer import select_device
 
         dataset = self.dataset if dataset is None else dataset
         model = dist.unwrap_model(model)
         device = next(model.parameters()).device
         if device.type == "cpu" and self.cfg.run.device != "cpu":
-            wanted = select_device(self.cfg, int(os.environ.get("LOCAL_RANK", "0")))
+            wanted = dist.select_device(self.cfg, int(os.environ.get("LOCAL_RANK", "0")))
             if wanted.type == "cuda":
                 model.to(wanted)
                 device = wanted

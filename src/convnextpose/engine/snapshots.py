@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..config import parse_int_range
 from ..models.checkpoint import CheckpointError, read_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -79,8 +80,6 @@ def resolve_test_checkpoints(model_dump: str | os.PathLike, spec: str | os.PathL
     if (Path(model_dump) / str(spec)).is_file():  # a file name inside this run's model_dump/
         match = SNAPSHOT_PATTERN.match(Path(str(spec)).name)
         return [(int(match.group(1)) if match else None, Path(model_dump) / str(spec))]
-    from ..cli._args import parse_int_range
-
     try:
         epochs = parse_int_range(str(spec), "test epoch")
     except ValueError:
