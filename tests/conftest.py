@@ -67,14 +67,14 @@ def photo_labels() -> dict[str, dict]:
     return {name: value for name, value in labels.items() if name != "about"}
 
 
-def skeleton_errors(joint_names, joints_2d, label: dict) -> dict[str, float]:
+def skeleton_errors(joint_names, joints_img, label: dict) -> dict[str, float]:
     """Distance of each hand-labelled joint from the predicted one, in units of the labelled box's longer side."""
-    predicted = dict(zip(joint_names, np.asarray(joints_2d, dtype=np.float64)))
+    predicted = dict(zip(joint_names, np.asarray(joints_img, dtype=np.float64)))
     size = max(label["box"][2:])
     return {name: float(np.linalg.norm(predicted[name] - np.asarray(xy)) / size) for name, xy in label["joints"].items()}
 
 
-def assert_skeleton_follows_the_person(joint_names, joints_2d, label: dict, source: str, pck: float = 0.1) -> None:
+def assert_skeleton_follows_the_person(joint_names, joints_img, label: dict, source: str, pck: float = 0.1) -> None:
     """The skeleton a person would call right on a labelled photo of someone facing the camera.
 
     - every labelled joint within ``pck`` of the box size but at most one;
@@ -82,10 +82,10 @@ def assert_skeleton_follows_the_person(joint_names, joints_2d, label: dict, sour
       label than the other side's, and the person's left lies on the image's right;
     - every joint inside the labelled person box grown by 15%.
     """
-    errors = skeleton_errors(joint_names, joints_2d, label)
+    errors = skeleton_errors(joint_names, joints_img, label)
     far = {k: round(v, 3) for k, v in errors.items() if v >= pck}
     assert len(far) <= 1, f"{source}: joints off their labels by >= {pck} of the box: {far}"
-    predicted = dict(zip(joint_names, np.asarray(joints_2d, dtype=np.float64)))
+    predicted = dict(zip(joint_names, np.asarray(joints_img, dtype=np.float64)))
     for part in ("Wrist", "Elbow", "Knee", "Ankle"):
         left, right = predicted["L_" + part], predicted["R_" + part]
         own = np.linalg.norm(left - label["joints"]["L_" + part]) + np.linalg.norm(right - label["joints"]["R_" + part])
@@ -96,6 +96,6 @@ def assert_skeleton_follows_the_person(joint_names, joints_2d, label: dict, sour
     assert predicted["L_Shoulder"][0] > predicted["R_Shoulder"][0], f"{source}: shoulders swapped"
     x, y, w, h = label["box"]
     low, high = np.array([x - 0.15 * w, y - 0.15 * h]), np.array([x + 1.15 * w, y + 1.15 * h])
-    points = np.asarray(joints_2d, dtype=np.float64)
+    points = np.asarray(joints_img, dtype=np.float64)
     outside = [n for n, p in zip(joint_names, points) if not ((p >= low) & (p <= high)).all()]
     assert not outside, f"{source}: joints outside the person's box: {outside}"

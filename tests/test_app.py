@@ -30,8 +30,8 @@ STANDING = F.make_pose()
 
 @dataclass
 class FakePose:
-    joints_2d: np.ndarray
-    joints_3d_rel: np.ndarray
+    joints_img: np.ndarray
+    joints_rel: np.ndarray
     confidence: np.ndarray
     box: np.ndarray
     joint_names: tuple[str, ...] = H36M.names
@@ -64,8 +64,8 @@ class FakeEstimator:
             confidence = np.full(len(H36M), 0.9)
         if pose is None:
             return []
-        joints_2d = pose[:, :2] / 2000.0 * height + [width / 2, height / 2]
-        return [FakePose(joints_2d, pose.copy(), confidence, np.array([0, 0, width, height], float))]
+        joints_img = pose[:, :2] / 2000.0 * height + [width / 2, height / 2]
+        return [FakePose(joints_img, pose.copy(), confidence, np.array([0, 0, width, height], float))]
 
 
 def encode(colour: tuple[int, int, int] = (255, 0, 0), size: tuple[int, int] = (64, 48), ext: str = ".jpg") -> bytes:
@@ -165,9 +165,21 @@ def test_pose_of_an_image(client, fake):
     body = response.json()
     assert body["image_size"] == [64, 48] and len(body["people"]) == 1
     person = body["people"][0]
-    assert np.allclose(person["joints_3d"], np.round(ARMS_UP, 1), atol=0.06)
-    assert len(person["joints_2d"]) == 18 and person["box"] == [0, 0, 64, 48]
+    assert np.allclose(person["joints_rel"], np.round(ARMS_UP, 1), atol=0.06)
+    assert len(person["joints_img"]) == 18 and person["box"] == [0, 0, 64, 48]
     assert post_image(client, "/api/pose", encode(BLUE)).json()["people"] == []
+
+
+def test_estimator_outputs_with_the_old_names_are_read():
+    from convnextpose.app import read_pose
+
+    joints_cam = ARMS_UP + [100.0, 200.0, 4000.0]  # camera frame: the app makes it root-relative
+    old = {"joints_2d": ARMS_UP[:, :2], "joints_3d": joints_cam, "confidence": np.full(18, 0.5)}
+    view = read_pose(old, H36M)
+    np.testing.assert_allclose(view.joints_rel, joints_cam - joints_cam[H36M.root_index])
+    np.testing.assert_allclose(view.joints_img, ARMS_UP[:, :2])
+    with pytest.raises(ValueError, match=r"joints_img of shape \(3, 2\)"):
+        read_pose({"joints_img": np.zeros((3, 2)), "joints_rel": ARMS_UP}, H36M)
 
 
 def test_multipart_upload_and_name_does_not_matter(client):
@@ -326,7 +338,7 @@ def test_wrong_pose_gets_a_low_score_and_cues(client):
     assert body["comparison"]["cues"] == comparison.cues and body["comparison"]["cues"][0].startswith("Raise your")
     assert body["comparison"]["limb_errors"]["left upper arm"] == pytest.approx(170.0, abs=0.06)
     assert body["hold"]["state"] == "out" and body["person"] is True and body["dropped"] is False
-    assert len(body["pose"]["joints_2d"]) == 18 and body["image_size"] == [64, 48]
+    assert len(body["pose"]["joints_img"]) == 18 and body["image_size"] == [64, 48]
     assert len(body["comparison"]["live_pose"]) == 18
 
 
@@ -479,7 +491,7 @@ def test_real_pose_estimator_plumbing(tiny_model):
     config = client.get("/api/config").json()
     assert config["joint_set"] == "human36m" and "PoseEstimator" in config["model"]
     body = post_image(client, "/api/pose", buf.tobytes(), "image/png").json()
-    assert len(body["people"]) == 1 and len(body["people"][0]["joints_3d"]) == 18
+    assert len(body["people"]) == 1 and len(body["people"][0]["joints_rel"]) == 18
     sid = new_session(client)
     response = post_image(client, f"/api/sessions/{sid}/reference", buf.tobytes(), "image/png")
     assert response.status_code == 200, response.text
@@ -498,7 +510,7 @@ def test_official_checkpoint_plumbing():
     client = TestClient(create_app(estimator_from_model(str(checkpoint), detector="frame"), min_confidence=0.0))
     sid = new_session(client)
     reference = post_image(client, f"/api/sessions/{sid}/reference", photo, "image/png").json()
-    assert len(reference["pose"]["joints_3d"]) == 18 and reference["image_size"] == [256, 256]
+    assert len(reference["pose"]["joints_rel"]) == 18 and reference["image_size"] == [256, 256]
     frame = post_image(client, f"/api/sessions/{sid}/frame", photo, "image/png").json()
     # The same photo as reference and frame: the same pose, whatever the weights.
     assert frame["comparison"]["score"] == pytest.approx(100.0, abs=0.1) and frame["comparison"]["cues"] == []

@@ -57,7 +57,7 @@ def test_cli_demo_on_the_skiers_with_the_release_boxes(checkpoint, tmp_path):
     assert len(people) == 5 and payload["image_size"] == [392, 640]
     assert [p["root_depth"] for p in people] == pytest.approx([d for _, d in SKIERS], abs=1e-3)
     assert all(p["root_depth_source"] == "given" and p["score"] == 0.99 for p in people)
-    assert np.array(people[3]["joints_3d"]).shape == (18, 3)
+    assert np.array(people[3]["joints_cam"]).shape == (18, 3)
     summary = json.loads((out / "demo_summary.json").read_text())
     assert summary["results"][0]["people"] == 5 and summary["settings"]["boxes_file"] == str(boxes)
 
@@ -134,16 +134,16 @@ def test_video_demo_writes_an_annotated_video_and_every_frame(video_runs, smooth
     assert [f["frame"] for f in payload["frames"]] == list(range(6)) and payload["smoothing"] is smooth
     assert all(len(f["people"]) == 1 and f["people"][0]["track_id"] == 0 for f in payload["frames"])
     assert (out / "clip_3d.html").is_file() and (out / "clip_3d.png").is_file() is smooth
-    # Smoothed or not, joints_2d is the projection of joints_3d (focal 1500, centre (80, 60)).
+    # Smoothed or not, joints_img is the projection of joints_cam (focal 1500, centre (80, 60)).
     person = payload["frames"][-1]["people"][0]
-    joints_3d = np.array(person["joints_3d"])
-    uv = joints_3d[:, :2] / joints_3d[:, 2:] * 1500 + [80, 60]
-    np.testing.assert_allclose(uv, person["joints_2d"], atol=2e-3)
+    joints_cam = np.array(person["joints_cam"])
+    uv = joints_cam[:, :2] / joints_cam[:, 2:] * 1500 + [80, 60]
+    np.testing.assert_allclose(uv, person["joints_img"], atol=2e-3)
 
 
 def test_smoothing_changes_later_frames_only(video_runs):
     smoothed, raw = (
-        np.array([f["people"][0]["joints_3d"] for f in video_runs[flag][2]["frames"]]) for flag in (True, False)
+        np.array([f["people"][0]["joints_cam"] for f in video_runs[flag][2]["frames"]]) for flag in (True, False)
     )
     np.testing.assert_allclose(smoothed[0], raw[0], atol=1e-3)
     assert np.abs(smoothed[1:] - raw[1:]).max() > 1.0
@@ -221,7 +221,7 @@ def test_cli_demo_without_checkpoint_uses_shipped_weights_or_explains(tmp_path):
     if "xs-synthetic" in PRETRAINED:
         assert result.returncode == 0, result.stderr
         payload = json.loads((tmp_path / "single_person_1.json").read_text())
-        assert len(payload["people"]) == 1 and np.isfinite(np.array(payload["people"][0]["joints_3d"])).all()
+        assert len(payload["people"]) == 1 and np.isfinite(np.array(payload["people"][0]["joints_cam"])).all()
     else:
         assert result.returncode == 1
         assert "no weights given: pass --checkpoint PATH" in result.stderr and "Traceback" not in result.stderr

@@ -50,8 +50,8 @@ def test_shipped_weights_give_finite_poses_on_a_real_photo():
     poses = PoseEstimator(model, detector="frame").predict(image)
     assert len(poses) == 1
     person = poses[0]
-    assert np.isfinite(person.joints_3d).all() and np.isfinite(person.joints_2d).all()
-    assert person.joints_2d.shape == (18, 2) and person.joints_3d.shape == (18, 3)
+    assert np.isfinite(person.joints_cam).all() and np.isfinite(person.joints_img).all()
+    assert person.joints_img.shape == (18, 2) and person.joints_cam.shape == (18, 3)
 
 
 def test_cli_demo_uses_the_shipped_weights_by_default(tmp_path):
@@ -73,5 +73,5 @@ def test_shipped_weights_follow_spread_legs_off_the_midline():
     names = list(person.joint_names)
     width = image.shape[1]
     for joint in ("Ankle", "Shoulder"):
-        left, right = person.joints_2d[names.index(f"L_{joint}")], person.joints_2d[names.index(f"R_{joint}")]
+        left, right = person.joints_img[names.index(f"L_{joint}")], person.joints_img[names.index(f"R_{joint}")]
         assert abs(left[0] - right[0]) > 0.1 * width, f"{joint}s {abs(left[0] - right[0]):.1f} px apart"

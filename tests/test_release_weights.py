@@ -33,7 +33,7 @@ def test_release_xs_draws_the_right_skeleton_without_boxes(release_xs, name):
     poses = estimator.predict(shared_path("images", name))
     assert len(poses) == 1, f"{name}: {len(poses)} people"
     person = poses[0]
-    assert_skeleton_follows_the_person(person.joint_set.names, person.joints_2d, photo_labels()[name], name)
+    assert_skeleton_follows_the_person(person.joint_set.names, person.joints_img, photo_labels()[name], name)
 
 
 def test_demo_cli_with_the_release_checkpoint(release_xs, tmp_path):
@@ -47,7 +47,7 @@ def test_demo_cli_with_the_release_checkpoint(release_xs, tmp_path):
         result = json.loads((out / (name.rsplit(".", 1)[0] + ".json")).read_text())
         assert len(result["people"]) == 1
         person = result["people"][0]
-        assert_skeleton_follows_the_person(person["joint_names"], person["joints_2d"], label, name)
+        assert_skeleton_follows_the_person(person["joint_names"], person["joints_img"], label, name)
         assert (out / (name.rsplit(".", 1)[0] + "_2d.jpg")).is_file()
 
 

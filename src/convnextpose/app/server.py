@@ -1,8 +1,8 @@
 """The fitness web app: upload a trainer's photo, then copy the pose in front of a camera.
 
 :func:`create_app` builds a FastAPI app around any *estimator*: a callable ``image (H, W, 3) uint8
-RGB -> list of poses``, each pose an object (or dict) with ``joints_2d`` (J, 2) px,
-``joints_3d_rel`` (J, 3) root-relative camera frame (or ``joints_3d``), and optionally
+RGB -> list of poses``, each pose an object (or dict) with ``joints_img`` (J, 2) px,
+``joints_rel`` (J, 3) mm root-relative camera frame (or ``joints_cam``, camera frame), and optionally
 ``confidence`` (J,), ``box`` [x, y, w, h] and ``joint_names``. A
 :class:`~convnextpose.inference.PoseEstimator` fits through :func:`estimator_from_model`; tests
 inject a fake.
@@ -108,10 +108,17 @@ def estimator_from_model(
 
 @dataclass
 class PoseView:
-    """One person as the app uses it: (J, 2) px, (J, 3) root-relative, (J,) confidence, box or None."""
+    """One person as the app uses it; its JSON keeps the names, so each array says its frame.
 
-    joints_2d: np.ndarray
-    joints_3d: np.ndarray
+    Attributes:
+        joints_img: (J, 2) px in the uploaded image.
+        joints_rel: (J, 3) mm, camera axes, root joint at the origin.
+        confidence: (J,) in [0, 1].
+        box: (4,) [x, y, w, h] px, or None.
+    """
+
+    joints_img: np.ndarray
+    joints_rel: np.ndarray
     confidence: np.ndarray
     box: np.ndarray | None
     joint_set: JointSet
@@ -121,15 +128,25 @@ class PoseView:
             return [[None if not math.isfinite(v) else round(float(v), decimals) for v in row] for row in array]
 
         return {
-            "joints_2d": rows(self.joints_2d * scale, 1),
-            "joints_3d": rows(self.joints_3d, 1),
+            "joints_img": rows(self.joints_img * scale, 1),
+            "joints_rel": rows(self.joints_rel, 1),
             "confidence": [round(float(c), 3) if math.isfinite(c) else 0.0 for c in self.confidence],
             "box": None if self.box is None else [round(float(v) * scale, 1) for v in self.box],
         }
 
 
+# Names of 0.1 (PersonPose and this app's JSON), still read: new name -> old name.
+_OLD_NAMES = {"joints_img": "joints_2d", "joints_rel": "joints_3d_rel", "joints_cam": "joints_3d"}
+
+
 def _field(pose: Any, name: str) -> Any:
-    return pose.get(name) if isinstance(pose, Mapping) else getattr(pose, name, None)
+    for key in (name, _OLD_NAMES.get(name)):
+        if key is None:
+            continue
+        value = pose.get(key) if isinstance(pose, Mapping) else getattr(pose, key, None)
+        if value is not None:
+            return value
+    return None
 
 
 def _joint_set_of(pose: Any, default: JointSet) -> JointSet:
@@ -146,20 +163,20 @@ def _joint_set_of(pose: Any, default: JointSet) -> JointSet:
 def read_pose(pose: Any, default: JointSet) -> PoseView:
     """Normalise one estimator output (PersonPose, dict or similar) to a :class:`PoseView`."""
     joint_set = _joint_set_of(pose, default)
-    joints_2d = np.asarray(_field(pose, "joints_2d"), dtype=np.float64)
-    rel = _field(pose, "joints_3d_rel")
+    joints_img = np.asarray(_field(pose, "joints_img"), dtype=np.float64)
+    rel = _field(pose, "joints_rel")
     if rel is None:
-        absolute = np.asarray(_field(pose, "joints_3d"), dtype=np.float64)
-        rel = absolute - absolute[joint_set.root_index]
-    joints_3d = np.asarray(rel, dtype=np.float64)
+        joints_cam = np.asarray(_field(pose, "joints_cam"), dtype=np.float64)
+        rel = joints_cam - joints_cam[joint_set.root_index]
+    joints_rel = np.asarray(rel, dtype=np.float64)
     confidence = _field(pose, "confidence")
     confidence = np.ones(len(joint_set)) if confidence is None else np.asarray(confidence, dtype=np.float64)
     box = _field(pose, "box")
-    expected = {"joints_2d": (len(joint_set), 2), "joints_3d": (len(joint_set), 3), "confidence": (len(joint_set),)}
-    for name, value in (("joints_2d", joints_2d), ("joints_3d", joints_3d), ("confidence", confidence)):
+    expected = {"joints_img": (len(joint_set), 2), "joints_rel": (len(joint_set), 3), "confidence": (len(joint_set),)}
+    for name, value in (("joints_img", joints_img), ("joints_rel", joints_rel), ("confidence", confidence)):
         if value.shape != expected[name]:
             raise ValueError(f"estimator returned {name} of shape {value.shape}, expected {expected[name]}")
-    return PoseView(joints_2d, joints_3d, confidence, None if box is None else np.asarray(box, float), joint_set)
+    return PoseView(joints_img, joints_rel, confidence, None if box is None else np.asarray(box, float), joint_set)
 
 
 def select_person(poses: Sequence[PoseView]) -> PoseView | None:
@@ -168,7 +185,7 @@ def select_person(poses: Sequence[PoseView]) -> PoseView | None:
     def area(pose: PoseView) -> float:
         if pose.box is not None and np.isfinite(pose.box).all():
             return float(pose.box[2] * pose.box[3])
-        pts = pose.joints_2d[np.isfinite(pose.joints_2d).all(axis=1)]
+        pts = pose.joints_img[np.isfinite(pose.joints_img).all(axis=1)]
         return float(np.prod(pts.max(axis=0) - pts.min(axis=0))) if len(pts) else 0.0
 
     return max(poses, key=area) if poses else None
@@ -610,7 +627,7 @@ def create_app(
             raise UploadError(422, "no person found in the trainer image; use a photo showing one whole person")
         if append and session.workout is not None and person.joint_set.name != session.workout.joint_set:
             raise UploadError(409, "cannot append: the estimator's joint set differs from the session's workout")
-        confident = np.isfinite(person.joints_3d).all(axis=1) & (person.confidence >= settings.min_confidence)
+        confident = np.isfinite(person.joints_rel).all(axis=1) & (person.confidence >= settings.min_confidence)
         if confident.mean() < settings.min_reference_joints:
             raise UploadError(
                 422,
@@ -618,7 +635,7 @@ def create_app(
                 "with confidence; use a sharper photo showing the whole body",
             )
         step = WorkoutStep(
-            pose=person.joints_3d.copy(),
+            pose=person.joints_rel.copy(),
             name=f"pose {len(session.workout.steps) + 1 if append and session.workout else 1}",
             hold_s=hold_s,
             confidence=np.clip(np.nan_to_num(person.confidence), 0.0, 1.0),
@@ -637,7 +654,7 @@ def create_app(
                 422, "the trainer's pose is unclear: no limb could be measured; use a photo showing the whole body"
             ) from None
         start_workout(session, workout)
-        angles = joint_angles(normalize_pose(person.joints_3d, person.joint_set), person.joint_set)
+        angles = joint_angles(normalize_pose(person.joints_rel, person.joint_set), person.joint_set)
         return {
             "session": session.state(),
             "image_size": image_size(image),
@@ -694,7 +711,7 @@ def create_app(
         runner = session.runner
         if person is not None and person.joint_set.name != runner.workout.joint_set:
             raise UploadError(409, "the estimator's joint set differs from the session's workout")
-        live = None if person is None else person.joints_3d
+        live = None if person is None else person.joints_rel
         update = runner.update(clock(), live, None if person is None else person.confidence)
         session.frames += 1
         payload = update.to_dict(include_poses=True)

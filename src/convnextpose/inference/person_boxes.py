@@ -76,7 +76,7 @@ def find_person_boxes(
             if score < min_confidence:
                 continue
             # The person as the network sees them: the box around its joints (the crop adds the usual margin).
-            box = box_from_joints(person.joints_2d) if refine else person.box
+            box = box_from_joints(person.joints_img) if refine else person.box
             if not np.isfinite(box).all():
                 box = person.box
             detections.append(
