@@ -14,7 +14,6 @@ predicts its shard of the test set; the shards are gathered, and rank 0 decodes,
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -27,7 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Subset
 
-from ..atomic import atomic_open, atomic_path
+from ..atomic import atomic_path, write_json_atomic
 from ..codec import decode_with_boxes, flip_back
 from ..config import Config
 from ..geometry.camera import pixel2cam
@@ -37,13 +36,6 @@ from ..metrics.protocols import evaluate_human36m, format_human36m, format_mupot
 from . import dist
 
 logger = logging.getLogger(__name__)
-
-
-def write_json_atomic(obj: Any, path: str | os.PathLike) -> Path:
-    """``json.dump`` to a temporary file beside ``path``, then rename."""
-    with atomic_open(path) as handle:
-        json.dump(obj, handle, indent=1 if isinstance(obj, dict) else None)
-    return Path(path)
 
 
 def write_mat_atomic(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
@@ -275,8 +267,9 @@ class Evaluator:
             result["seconds"] = time.perf_counter() - start
             if write:
                 summary_path = write_json_atomic(
-                    {k: v for k, v in result.items() if k != "table"} | {"config": self.cfg.to_dict()},
                     out_dir / "metrics.json",
+                    {k: v for k, v in result.items() if k != "table"} | {"config": self.cfg.to_dict()},
+                    indent=1,
                 )
                 result["files"] = [*result.get("files", []), str(summary_path)]
                 (out_dir / "table.txt").write_text(result["table"] + "\n")
@@ -304,7 +297,7 @@ class Evaluator:
                 }
                 for i, r in enumerate(records)
             ]
-            files.append(str(write_json_atomic(release, out_dir / "bbox_root_pose_human36m_output.json")))
+            files.append(str(write_json_atomic(out_dir / "bbox_root_pose_human36m_output.json", release)))
         box_source = "ground truth" if self.cfg.eval.use_gt_info else "bbox_root file"
         table = format_human36m(details) + f"\nboxes and roots: {box_source}; flip test: {self.cfg.eval.flip_test}"
         return {"summary": dict(details["overall"]), "details": details, "table": table, "files": files}
@@ -414,7 +407,7 @@ class Evaluator:
                 }
                 for i, r in enumerate(dataset.records)
             ]
-            files.append(str(write_json_atomic(release, out_dir / "bbox_root_pose_coco_output.json")))
+            files.append(str(write_json_atomic(out_dir / "bbox_root_pose_coco_output.json", release)))
         table = (
             f"MS COCO: 3D poses of {summary['num_people']} people from bbox_root boxes and roots; "
             f"mean 2D error against the annotated keypoints the network has: {summary['mean_2d_error_px']:.1f} px "

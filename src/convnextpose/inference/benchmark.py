@@ -502,13 +502,13 @@ def plot_report(result: BenchResult, path: str | os.PathLike) -> Path:
 
 def write_report(result: BenchResult, out_dir: str | os.PathLike, name: str = "inference") -> dict[str, Path]:
     """Write ``<name>.md``, ``<name>.json`` and ``<name>.png`` under ``out_dir``."""
-    from .demo import write_json_atomic
+    from ..atomic import write_json_atomic
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "markdown": out_dir / f"{name}.md",
-        "json": write_json_atomic(out_dir / f"{name}.json", result.to_dict()),
+        "json": write_json_atomic(out_dir / f"{name}.json", result.to_dict(), indent=1, allow_nan=False),
         "plot": plot_report(result, out_dir / f"{name}.png"),
     }
     paths["markdown"].write_text(markdown_report(result), encoding="utf-8")

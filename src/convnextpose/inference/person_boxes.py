@@ -9,7 +9,6 @@ estimator's detector; with ``refine`` each is re-cropped around the pose network
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import write_bytes_atomic
+from ..atomic import write_json_atomic
 from ..geometry import box_from_joints
 from ..image import list_images, read_image
 from .estimator import PoseEstimator
@@ -92,4 +91,4 @@ def find_person_boxes(
 
 def write_person_boxes(detections: list[dict[str, Any]], path: str | os.PathLike) -> Path:
     """Write detections as JSON, atomically."""
-    return write_bytes_atomic(path, (json.dumps(detections, indent=0) + "\n").encode("utf-8"))
+    return write_json_atomic(path, detections, indent=0)
