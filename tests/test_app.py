@@ -188,7 +188,7 @@ def test_multipart_upload_and_name_does_not_matter(client):
     response = client.post("/api/pose", files={"image": ("photo.jpg", png, "image/jpeg")})
     assert response.status_code == 200 and len(response.json()["people"]) == 1
     response = client.post("/api/pose", files={"image": ("photo.png", b"just text", "image/png")})
-    assert response.status_code == 415 and "not an image" in response.json()["detail"]
+    assert response.status_code == 400 and "not an image" in response.json()["detail"]
     response = client.post("/api/pose", files={"picture": ("photo.png", png, "image/png")})
     assert response.status_code == 400 and "'image'" in response.json()["detail"]
 
@@ -206,8 +206,10 @@ def test_big_images_are_downscaled_and_joints_mapped_back(clock):
     [
         (b"", "image/jpeg", 400, "empty body"),
         (b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "image/gif", 415, None),
-        (b"hello, I am not an image", "image/jpeg", 415, "not an image"),
-        (b"\xff\xd8\xff\xe0" + b"\x00" * 100, "image/jpeg", 415, None),  # a JPEG header and nothing else
+        (b"hello, I am not an image", "image/jpeg", 400, "not an image"),
+        # The media type is right, the body is not a usable image: 400 saying so, not 415.
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 100, "image/jpeg", 400, "corrupt or truncated JPEG"),
+        (encode(RED, ext=".png")[:60], "image/png", 400, "corrupt or truncated PNG image: its header says 64x48"),
         (b"%PDF-1.4 ...", "application/pdf", 415, "Content-Type"),
         (b'{"image": "/etc/passwd"}', "application/json", 415, None),  # paths are never read
         (b"x" * 200_001, "image/jpeg", 413, "limit"),
@@ -367,7 +369,7 @@ def test_nobody_in_the_frame(client, clock):
 def test_bad_frames(client, fake):
     sid = session_with_reference(client, RED)
     calls = fake.calls
-    assert post_image(client, f"/api/sessions/{sid}/frame", b"nope").status_code == 415
+    assert post_image(client, f"/api/sessions/{sid}/frame", b"nope").status_code == 400
     assert post_image(client, f"/api/sessions/{sid}/frame", b"").status_code == 400
     assert post_image(client, f"/api/sessions/{sid}/frame", b"\x00" * 300_000).status_code == 413
     assert fake.calls == calls
@@ -420,7 +422,7 @@ def test_bad_workouts(client, body, content_type, status, message):
     assert client.get(f"/api/sessions/{sid}").json()["steps"] == []
 
 
-# ------------------------------------------------------------------ a slow model drops frames
+# ------------------------------------------------------------------ under load: frames dropped, images queued
 
 
 def test_slow_model_drops_frames_instead_of_queueing():
@@ -468,6 +470,97 @@ def test_slow_model_drops_frames_instead_of_queueing():
     assert first.status_code == 200 and second.status_code == 200
     assert [r.status_code for r in dropped] == [429] * 3 and all(r.json()["dropped"] for r in dropped)
     assert gate.dropped == 3 and gate.in_flight == 0 and slow.calls == 3  # reference + two frames
+
+
+def test_single_images_wait_their_turn_and_overload_is_503_with_retry_after():
+    import httpx
+
+    entered, release = threading.Event(), threading.Event()
+
+    class HeldEstimator(FakeEstimator):
+        def __call__(self, image):
+            entered.set()
+            assert release.wait(10), "test did not release the estimator"
+            return super().__call__(image)
+
+    held = HeldEstimator()
+    app = create_app(held, max_queued_images=2)
+    gate = app.state.gate
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+
+            def upload(width):  # the image width tells the calls apart
+                return http.post(
+                    "/api/pose", content=encode(RED, size=(width, 48)), headers={"Content-Type": "image/jpeg"}
+                )
+
+            async def until(condition):
+                for _ in range(500):  # bounded wait
+                    if condition():
+                        return
+                    await asyncio.sleep(0.01)
+                raise AssertionError("the gate never got there")
+
+            running = asyncio.create_task(upload(61))
+            await until(lambda: entered.is_set() and gate.in_flight == 1)
+            waiting = [asyncio.create_task(upload(62))]
+            await until(lambda: gate.in_flight == 2)
+            waiting.append(asyncio.create_task(upload(63)))
+            await until(lambda: gate.in_flight == 3)
+            refused = await upload(64)  # a third waiting image is one too many
+            release.set()
+            return await running, [await w for w in waiting], refused
+
+    first, queued, refused = asyncio.run(scenario())
+    assert first.status_code == 200 and [r.status_code for r in queued] == [200, 200]
+    assert refused.status_code == 503 and "server busy" in refused.json()["detail"]
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert [size[1] for size in held.sizes] == [61, 62, 63]  # served in the order they came
+    assert gate.refused == 1 and gate.processed == 3 and gate.in_flight == 0 and gate.dropped == 0
+
+
+def test_concurrent_uploads_on_loopback_are_all_answered():
+    """The issue's measurement: 20 concurrent /api/pose uploads to a served app; all answered, none 503."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    import uvicorn
+
+    from convnextpose.app.server import SERVER_OPTIONS
+    from convnextpose.engine.dist import free_port
+
+    class SlowEstimator(FakeEstimator):
+        def __call__(self, image):
+            time.sleep(0.02)
+            return super().__call__(image)
+
+    app = create_app(SlowEstimator())
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **SERVER_OPTIONS))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(500):
+            if server.started:
+                break
+            time.sleep(0.02)
+        assert server.started, "uvicorn did not start"
+        url, image = f"http://127.0.0.1:{port}/api/pose", encode(RED)
+
+        def upload(_):
+            return httpx.post(url, content=image, headers={"Content-Type": "image/jpeg"}, timeout=60)
+
+        with ThreadPoolExecutor(20) as pool:
+            responses = list(pool.map(upload, range(20)))
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert [r.status_code for r in responses] == [200] * 20
+    assert all(len(r.json()["people"]) == 1 for r in responses)
+    assert app.state.gate.processed == 20 and app.state.gate.refused == 0
 
 
 # ------------------------------------------------------------------ a real estimator

@@ -74,7 +74,10 @@ def checkpoint(tmp_path, tiny_model):
 
 @pytest.mark.parametrize(
     ("extra", "host", "upload"),
-    [([], "127.0.0.1", 8 * 1024 * 1024), (["--lan", "--max-upload-mb", "2"], "0.0.0.0", 2 * 1024 * 1024)],
+    [
+        ([], "127.0.0.1", 8 * 1024 * 1024),
+        (["--lan", "--max-upload-mb", "2", "--max-queued-images", "5"], "0.0.0.0", 2 * 1024 * 1024),
+    ],
 )
 def test_serve_binds_loopback_unless_asked(checkpoint, monkeypatch, capsys, extra, host, upload):
     import uvicorn
@@ -85,6 +88,7 @@ def test_serve_binds_loopback_unless_asked(checkpoint, monkeypatch, capsys, extr
     assert seen["host"] == host and seen["port"] == 8123 and seen["limit_concurrency"] > 0
     settings = seen["app"].state.settings
     assert settings.max_upload_bytes == upload and "tiny.pth" in settings.model
+    assert settings.max_queued_images == (5 if extra else 32)
     out = capsys.readouterr().out
     assert "http://127.0.0.1:8123/" in out
     assert ("https pages" in out) == bool(extra)  # the phone-camera note comes with --lan
@@ -95,6 +99,7 @@ def test_serve_binds_loopback_unless_asked(checkpoint, monkeypatch, capsys, extr
     [
         (["--max-upload-mb", "0"], "--max-upload-mb"),
         (["--port", "70000"], "--port"),
+        (["--max-queued-images", "-1"], "--max-queued-images"),
         (["--ssl-certfile", "cert.pem"], "--ssl-keyfile"),
     ],
 )

@@ -35,6 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--max-upload-mb", type=float, default=8.0, help="largest upload in MB (default 8)")
     parser.add_argument(
+        "--max-queued-images",
+        type=int,
+        default=32,
+        metavar="N",
+        help="single images (/api/pose, trainer photos) that may wait for the model; more get 503 (default 32)",
+    )
+    parser.add_argument(
         "--backend", choices=("torch", "onnx"), default=None, help="default: onnx for .onnx, else torch"
     )
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:i] (default cpu)")
@@ -112,11 +119,12 @@ def run(args: argparse.Namespace) -> int:
         import uvicorn
 
         from ..app import create_app, estimator_from_model
+        from ..app.server import SERVER_OPTIONS
     except ImportError as exc:
         raise RuntimeError(f"{exc}; the fitness app needs: pip install convnextpose[app]") from None
 
-    if args.max_upload_mb <= 0 or not 0 < args.port < 65536:
-        raise ValueError("--max-upload-mb must be > 0 and --port in 1..65535")
+    if args.max_upload_mb <= 0 or not 0 < args.port < 65536 or args.max_queued_images < 0:
+        raise ValueError("--max-upload-mb must be > 0, --port in 1..65535 and --max-queued-images >= 0")
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         raise ValueError("--ssl-certfile and --ssl-keyfile go together")
     checkpoint = resolve_checkpoint(args.checkpoint)
@@ -135,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(
         estimator,
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+        max_queued_images=args.max_queued_images,
         min_confidence=args.min_confidence,
         default_hold_s=args.hold,
         tolerance_deg=args.tolerance,
@@ -152,8 +161,7 @@ def run(args: argparse.Namespace) -> int:
         host=host,
         port=args.port,
         log_level="warning",
-        limit_concurrency=64,
-        timeout_keep_alive=15,
+        **SERVER_OPTIONS,
         ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
     )
