@@ -11,7 +11,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
 from convnextpose.cli import build_parser, main  # noqa: E402
-from convnextpose.cli.serve import DEFAULT_WEIGHTS, resolve_checkpoint  # noqa: E402
+from convnextpose.models.checkpoint import DEFAULT_PRETRAINED  # noqa: E402
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -29,27 +29,16 @@ def test_help_lists_the_options():
 def test_without_a_checkpoint_the_error_says_what_to_pass():
     from convnextpose.models.checkpoint import PRETRAINED
 
-    if DEFAULT_WEIGHTS in PRETRAINED:
+    if DEFAULT_PRETRAINED in PRETRAINED:
         pytest.skip("shipped weights are registered: serve has a default (it would start the server)")
     result = run_cli("serve")
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "--checkpoint" in result.stderr and DEFAULT_WEIGHTS in result.stderr
+    assert "--checkpoint" in result.stderr and DEFAULT_PRETRAINED in result.stderr
 
 
 def test_missing_checkpoint_file(tmp_path):
     result = run_cli("serve", "--checkpoint", str(tmp_path / "nope.pth"))
     assert result.returncode == 1 and "checkpoint not found" in result.stderr and "nope.pth" in result.stderr
-
-
-def test_default_weights_are_used_when_installed(tmp_path, monkeypatch):
-    from convnextpose.models import checkpoint as ckpt
-
-    monkeypatch.setitem(ckpt.PRETRAINED, DEFAULT_WEIGHTS, "xs_synthetic.pth")
-    with pytest.raises(ValueError, match="not installed"):
-        resolve_checkpoint(None, weights_dir=tmp_path)  # registered, but the file is not there
-    (tmp_path / "xs_synthetic.pth").write_bytes(b"")
-    assert resolve_checkpoint(None, weights_dir=tmp_path) == DEFAULT_WEIGHTS
-    assert resolve_checkpoint(DEFAULT_WEIGHTS) == DEFAULT_WEIGHTS
 
 
 @pytest.fixture(autouse=True)

@@ -228,3 +228,23 @@ def test_own_checkpoint_refuses_contradicting_arguments(tmp_path):
     assert load_model(path).spec.upsample_layers == 3
     with pytest.raises(CheckpointError, match=r"disagrees with upsample_layers=2 \(file: 3\)"):
         load_model(path, upsample_layers=2)
+
+
+def test_one_resolver_of_the_weights_argument(tmp_path, monkeypatch):
+    """What the demo, the app and the backends load for ``--checkpoint`` (and without one)."""
+    from convnextpose.models import checkpoint as ckpt
+
+    monkeypatch.setattr(ckpt, "PRETRAINED", {})
+    with pytest.raises(ValueError, match="no weights given: pass --checkpoint PATH .* are not installed"):
+        ckpt.resolve_weights(None)
+    monkeypatch.setattr(ckpt, "PRETRAINED", {"xs-synthetic": "xs.pth"})
+    with pytest.raises(ValueError, match="not installed"):
+        ckpt.resolve_weights(None, weights_dir=tmp_path)  # registered, but the file is not there
+    (tmp_path / "xs.pth").write_bytes(b"")
+    assert ckpt.resolve_weights(None, weights_dir=tmp_path) == "xs-synthetic"
+    assert ckpt.resolve_weights("xs-synthetic") == "xs-synthetic"
+    mine = tmp_path / "my.pth"
+    mine.write_bytes(b"")
+    assert ckpt.resolve_weights(mine) == str(mine)
+    with pytest.raises(FileNotFoundError, match=r"not found: .*nope\.pth; shipped weights: \['xs-synthetic'\]"):
+        ckpt.resolve_weights(tmp_path / "nope.pth")

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import shared_path
 from convnextpose import PoseEstimator
-from convnextpose.inference.demo import BoxesFile, resolve_weights, run_demo
+from convnextpose.inference.demo import BoxesFile, run_demo
 
 SKIERS = [
     ([139.41, 102.25, 222.39, 241.57], 11250.57),
@@ -200,17 +200,6 @@ def test_bad_demo_inputs(estimator, tmp_path):
     (tmp_path / "bad.mp4").write_bytes(b"\x00" * 100)
     with pytest.raises(ValueError, match="cannot open this video"):
         run_demo(tmp_path / "bad.mp4", estimator, tmp_path / "o")
-
-
-def test_weights_are_required_until_shipped(monkeypatch):
-    from convnextpose.models import checkpoint
-
-    monkeypatch.setattr(checkpoint, "PRETRAINED", {})
-    with pytest.raises(ValueError, match="no weights given: pass --checkpoint PATH"):
-        resolve_weights(None)
-    assert resolve_weights("my.pth") == "my.pth"
-    monkeypatch.setattr(checkpoint, "PRETRAINED", {"xs-synthetic": "xs.pth"})
-    assert resolve_weights(None) == "xs-synthetic"
 
 
 def test_cli_demo_without_checkpoint_uses_shipped_weights_or_explains(tmp_path):

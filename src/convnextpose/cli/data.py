@@ -165,8 +165,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_boxes(args: argparse.Namespace) -> int:
     from ..inference import PoseEstimator
-    from ..inference.demo import resolve_weights
     from ..inference.person_boxes import find_person_boxes, write_person_boxes
+    from ..models.checkpoint import resolve_weights
 
     estimator = PoseEstimator(resolve_weights(args.checkpoint), detector=args.detector)
     detections = find_person_boxes(

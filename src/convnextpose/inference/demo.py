@@ -36,24 +36,6 @@ logger = logging.getLogger(__name__)
 
 
 
-def resolve_weights(checkpoint: str | os.PathLike | None) -> str | os.PathLike:
-    """The checkpoint to load: the one given, else the shipped ``xs-synthetic`` weights if registered.
-
-    Raises:
-        ValueError: nothing given and no shipped weights exist.
-    """
-    if checkpoint is not None:
-        return checkpoint
-    from ..models.checkpoint import DEFAULT_PRETRAINED, PRETRAINED
-
-    if DEFAULT_PRETRAINED in PRETRAINED:
-        return DEFAULT_PRETRAINED
-    raise ValueError(
-        "no weights given: pass --checkpoint PATH (a release snapshot_N.pth.tar, a checkpoint of this "
-        "package, or an .onnx file with --backend onnx); no shipped weights are registered in this install"
-    )
-
-
 def _entries_to_arrays(entries: list[BoxEntry]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     boxes = np.array([e.box for e in entries], dtype=np.float64).reshape(-1, 4)
     scores = (
