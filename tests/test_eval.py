@@ -13,8 +13,8 @@ from scipy.io import loadmat
 from convnextpose import build_model
 from convnextpose.codec import encode
 from convnextpose.config import load_config
+from convnextpose.data.mupots import mat_key, read_prediction_mat, sequence_and_frame, write_prediction_mat
 from convnextpose.engine import Evaluator
-from convnextpose.engine.evaluator import mupots_frame_key, mupots_mat_key
 from convnextpose.geometry import cam2pixel, crop_transforms
 from convnextpose.joints import HUMAN36M, MUCO, MUPOTS, map_joints
 
@@ -118,11 +118,29 @@ def test_mupots_scoring_and_mat_files(tmp_path, rng):
 
 
 def test_mupots_keys():
-    assert mupots_frame_key("data/MultiPersonTestSet/TS12/img_000231.jpg") == (12, 231)
-    assert mupots_frame_key("anything.jpg", {"sequence": "TS3", "frame": 7}) == (3, 7)
-    assert mupots_mat_key(3, 7) == "TS3_img_000007"
+    assert sequence_and_frame("data/MultiPersonTestSet/TS12/img_000231.jpg") == (12, 231)
+    assert sequence_and_frame("anything.jpg", {"sequence": "TS3", "frame": 7}) == (3, 7)
+    assert mat_key(3, 7) == "TS3_img_000007"
     with pytest.raises(ValueError, match="TS<k>"):
-        mupots_frame_key("frame.jpg")
+        sequence_and_frame("frame.jpg")
+
+
+def test_mupots_prediction_mat_round_trip(tmp_path):
+    preds = {
+        mat_key(1, 0): np.random.default_rng(0).normal(size=(2, 17, 3)),
+        mat_key(20, 123): np.zeros((0, 17, 3)),
+        "TS3_img_000007": np.ones((17, 2)),
+    }
+    path = write_prediction_mat(tmp_path / "preds_3d_kpt_mupots.mat", preds)
+    back = read_prediction_mat(path)
+    assert set(back) == set(preds) and list(tmp_path.iterdir()) == [path]
+    np.testing.assert_allclose(back["TS1_img_000000"], preds["TS1_img_000000"])
+    assert back["TS3_img_000007"].shape == (1, 17, 2)
+    assert back["TS20_img_000123"].size == 0
+    with pytest.raises(ValueError, match="MATLAB variable name"):
+        write_prediction_mat(tmp_path / "x.mat", {"1bad": np.zeros((1, 17, 3))})
+    with pytest.raises(ValueError, match="people, J"):
+        write_prediction_mat(tmp_path / "x.mat", {"ok": np.zeros((1, 17, 4))})
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Subset
 
-from ..atomic import atomic_path, write_json_atomic
+from ..atomic import write_bytes_atomic, write_json_atomic
 from ..codec import decode_with_boxes, flip_back
 from ..config import Config
 from ..geometry.camera import pixel2cam
@@ -36,72 +35,6 @@ from ..metrics.protocols import evaluate_human36m, format_human36m, format_mupot
 from . import dist
 
 logger = logging.getLogger(__name__)
-
-
-def write_mat_atomic(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
-    """``scipy.io.savemat`` to a temporary file beside ``path``, then rename."""
-    from scipy.io import savemat
-
-    with atomic_path(path) as tmp:
-        savemat(tmp, arrays)
-    return Path(path)
-
-
-_MUPOTS_PATH = re.compile(r"TS(\d+)[/\\]img_(\d+)\.\w+$")
-
-
-def mupots_frame_key(image_path: str | os.PathLike, meta: dict | None = None) -> tuple[int, int]:
-    """(sequence, frame) of a MuPoTS image, from meta ``sequence`` and ``frame_name``/``frame`` or the path.
-
-    The path form is ``.../TS<k>/img_<frame>.jpg``.
-    """
-    meta = meta or {}
-    frame = meta.get("frame", meta.get("frame_name"))
-    if "sequence" in meta and frame is not None:
-        sequence = meta["sequence"]
-        sequence = sequence if isinstance(sequence, int) else int(str(sequence).removeprefix("TS"))
-        frame = frame if isinstance(frame, int) else int(str(frame).removeprefix("img_"))
-        return sequence, frame
-    match = _MUPOTS_PATH.search(str(image_path))
-    if not match:
-        raise ValueError(
-            f"cannot read the MuPoTS sequence and frame from {image_path!r} (expected .../TS<k>/img_<n>.jpg)"
-        )
-    return int(match.group(1)), int(match.group(2))
-
-
-def load_mupots_mat_annotations(sequence_dir: str | os.PathLike) -> tuple[dict, dict] | None:
-    """The toolkit's per-sequence files, where present: ``annot.mat`` and ``occlusion.mat``.
-
-    Returns:
-        ``(universal, occluded)``: dicts keyed by (frame, person column) of (17, 3) mm universal
-        (height-normalised) joints and (17,) bool occlusion labels; None when ``annot.mat`` is absent.
-        ``occluded`` is empty when ``occlusion.mat`` is absent.
-    """
-    from scipy.io import loadmat
-
-    folder = Path(sequence_dir)
-    if not (folder / "annot.mat").is_file():
-        return None
-    cells = loadmat(folder / "annot.mat", squeeze_me=False, struct_as_record=True)["annotations"]
-    universal = {}
-    for (frame, person), cell in np.ndenumerate(cells):
-        if cell is None or not getattr(cell, "dtype", None) or cell.dtype.names is None or cell.size == 0:
-            continue
-        if "univ_annot3" in cell.dtype.names:
-            universal[(frame, person)] = np.asarray(cell["univ_annot3"][0, 0], dtype=np.float64).reshape(3, -1).T
-    occluded = {}
-    if (folder / "occlusion.mat").is_file():
-        labels = loadmat(folder / "occlusion.mat", squeeze_me=False)["occlusion_labels"]
-        for (frame, person), cell in np.ndenumerate(labels):
-            if cell is not None and np.size(cell):
-                occluded[(frame, person)] = np.asarray(cell, dtype=np.float64).reshape(-1) > 0.5
-    return universal, occluded
-
-
-def mupots_mat_key(sequence: int, frame: int) -> str:
-    """The release's key for one image: ``TS<k>_img_<6 digits>``."""
-    return f"TS{sequence}_img_{frame:06d}"
 
 
 class Evaluator:
@@ -272,7 +205,7 @@ class Evaluator:
                     indent=1,
                 )
                 result["files"] = [*result.get("files", []), str(summary_path)]
-                (out_dir / "table.txt").write_text(result["table"] + "\n")
+                write_bytes_atomic(out_dir / "table.txt", (result["table"] + "\n").encode("utf-8"))
             logger.info("%s", result["table"])
         return dist.broadcast_object(result)
 
@@ -304,14 +237,16 @@ class Evaluator:
 
     def _mupots_ground_truth(self) -> list[AnnotatedPerson]:
         """Annotated people of every frame; universal joints and occlusion labels from the .mat files if present."""
+        from ..data.mupots import read_annotation_mats, sequence_and_frame
+
         dataset = self.dataset if self.cfg.eval.use_gt_info else self._load(use_gt_info=True)
         mat_cache: dict[int, tuple[dict, dict] | None] = {}
         people = []
         for record in dataset.records:
             meta = dict(record.meta or {})
-            sequence, frame = mupots_frame_key(record.image_path, meta)
+            sequence, frame = sequence_and_frame(record.image_path, meta)
             if sequence not in mat_cache:
-                mat_cache[sequence] = load_mupots_mat_annotations(Path(record.image_path).parent)
+                mat_cache[sequence] = read_annotation_mats(Path(record.image_path).parent)
             universal, occluded_labels = mat_cache[sequence] or ({}, {})
             column = (frame, int(meta.get("person_idx", -1)))
             joints_3d = meta.get("joints_cam_univ", universal.get(column, record.joints_cam))
@@ -333,12 +268,14 @@ class Evaluator:
         return people
 
     def _score_mupots(self, pred_hm: np.ndarray, spec: Any, out_dir: Path | None) -> dict[str, Any]:
+        from ..data.mupots import mat_key, sequence_and_frame, write_prediction_mat
+
         dataset = self.dataset
         joints_img, joints_cam = self.decode(pred_hm, spec)
         preds_2d: dict[tuple[int, int], list] = defaultdict(list)
         preds_3d: dict[tuple[int, int], list] = defaultdict(list)
         for i, record in enumerate(dataset.records):
-            key = mupots_frame_key(record.image_path, record.meta)
+            key = sequence_and_frame(record.image_path, record.meta)
             preds_2d[key].append(joints_img[i, :, :2])
             preds_3d[key].append(joints_cam[i])
         stacked_2d = {k: np.stack(v) for k, v in preds_2d.items()}
@@ -348,20 +285,9 @@ class Evaluator:
         )
         files = []
         if out_dir is not None:
-            files.append(
-                str(
-                    write_mat_atomic(
-                        {mupots_mat_key(*k): v for k, v in stacked_2d.items()}, out_dir / "preds_2d_kpt_mupots.mat"
-                    )
-                )
-            )
-            files.append(
-                str(
-                    write_mat_atomic(
-                        {mupots_mat_key(*k): v for k, v in stacked_3d.items()}, out_dir / "preds_3d_kpt_mupots.mat"
-                    )
-                )
-            )
+            for name, stacked in (("preds_2d_kpt_mupots.mat", stacked_2d), ("preds_3d_kpt_mupots.mat", stacked_3d)):
+                predictions = {mat_key(*k): v for k, v in stacked.items()}
+                files.append(str(write_prediction_mat(out_dir / name, predictions)))
         details["sources"] = dict(self.mupots_sources)
         summary = {
             f"{metric}_{mode}": details[mode]["mean_over_sequences"].get(metric, float("nan"))
