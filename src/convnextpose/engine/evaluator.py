@@ -18,6 +18,7 @@ import logging
 import os
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,22 @@ from ..metrics.protocols import evaluate_human36m, format_human36m, format_mupot
 from . import dist
 
 logger = logging.getLogger(__name__)
+
+
+def load_test_network(path: str | os.PathLike, cfg: Config) -> torch.nn.Module:
+    """The network of any checkpoint. A release snapshot (no stored spec) takes the input size, and the depth bins
+    and upsampling count where set, from ``cfg`` (otherwise they are inferred from the tensors)."""
+    from ..models import load_model
+    from ..models.checkpoint import read_checkpoint
+
+    if "model_spec" in read_checkpoint(path):
+        return load_model(path)
+    return load_model(
+        path,
+        depth_dim=cfg.model.depth_dim,
+        upsample_layers=cfg.model.upsample_layers,
+        input_size=tuple(cfg.model.input_size),
+    )
 
 
 class Evaluator:
@@ -210,6 +227,34 @@ class Evaluator:
         return dist.broadcast_object(result)
 
     __call__ = evaluate
+
+    def evaluate_checkpoints(
+        self, checkpoints: str | os.PathLike | Sequence[tuple[int | None, str | os.PathLike]] | None = None
+    ) -> list[dict[str, Any]]:
+        """Score several checkpoints, each into ``result/snapshot_<epoch>`` (or ``result/<file stem>``).
+
+        Args:
+            checkpoints: (epoch or None, path) pairs; or what ``--test-epoch`` says, resolved in this run's
+                ``model_dump/`` (:func:`~convnextpose.engine.snapshots.resolve_test_checkpoints`): an epoch
+                ``20``, a range ``20-21``, a list ``20,22`` or a file; None for the newest snapshot.
+
+        Returns:
+            :meth:`evaluate`'s result per checkpoint, in order; rank 0 logs each table and folder.
+        """
+        from .snapshots import resolve_test_checkpoints
+
+        if checkpoints is None or isinstance(checkpoints, (str, os.PathLike)):
+            checkpoints = resolve_test_checkpoints(self.run_dir / "model_dump", checkpoints)
+        results = []
+        for epoch, path in checkpoints:
+            tag = f"snapshot_{epoch}" if epoch is not None else Path(path).name.split(".")[0]
+            if dist.is_main_process():
+                logger.info("== %s ==", path)
+            result = self.evaluate(load_test_network(path, self.cfg), epoch=epoch, tag=tag, checkpoint=str(path))
+            if dist.is_main_process():
+                logger.info("results: %s", self.run_dir / "result" / tag)
+            results.append(result)
+        return results
 
     def _score_human36m(self, pred_hm: np.ndarray, spec: Any, out_dir: Path | None) -> dict[str, Any]:
         dataset = self.dataset
