@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
+from conftest import run_cli  # noqa: E402
 from convnextpose.cli import build_parser, main  # noqa: E402
 from convnextpose.models.checkpoint import DEFAULT_PRETRAINED  # noqa: E402
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "convnextpose", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_help_lists_the_options():
@@ -31,13 +25,13 @@ def test_without_a_checkpoint_the_error_says_what_to_pass():
 
     if DEFAULT_PRETRAINED in PRETRAINED:
         pytest.skip("shipped weights are registered: serve has a default (it would start the server)")
-    result = run_cli("serve")
+    result = run_cli("serve", check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "--checkpoint" in result.stderr and DEFAULT_PRETRAINED in result.stderr
 
 
 def test_missing_checkpoint_file(tmp_path):
-    result = run_cli("serve", "--checkpoint", str(tmp_path / "nope.pth"))
+    result = run_cli("serve", "--checkpoint", str(tmp_path / "nope.pth"), check=False)
     assert result.returncode == 1 and "checkpoint not found" in result.stderr and "nope.pth" in result.stderr
 
 

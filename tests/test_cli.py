@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import torch
 
-from conftest import shared_path
-
-
-def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "convnextpose", *args], capture_output=True, text=True, timeout=300)
-    if check and result.returncode != 0:
-        raise AssertionError(f"convnextpose {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
+from conftest import run_cli, shared_path
 
 
 def test_info_on_a_variant():

@@ -17,13 +17,7 @@ from convnextpose.engine import Trainer
 from convnextpose.engine.distill import Distiller, axis_map, splat_matrix
 from convnextpose.models.checkpoint import read_checkpoint, save_checkpoint
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def peaked(model: nn.Module, seed: int = 0) -> nn.Module:

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import shared_path
+from conftest import randomize_batchnorms, shared_path
 from convnextpose import build_model
 from convnextpose.export import (
     count_batchnorms,
@@ -30,19 +30,6 @@ from convnextpose.export.onnx_export import (
 )
 from convnextpose.image import as_pixels, normalize_crops
 from convnextpose.models import ConvNeXtPose, load_model
-
-
-def randomize_batchnorms(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Give every BN non-trivial statistics and affine parameters, so folding has work to do."""
-    generator = torch.Generator().manual_seed(seed)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            n = module.num_features
-            module.running_mean.copy_(torch.rand(n, generator=generator) * 2 - 1)
-            module.running_var.copy_(torch.rand(n, generator=generator) * 1.5 + 0.5)
-            module.weight.data.copy_(torch.rand(n, generator=generator) + 0.5)
-            module.bias.data.copy_(torch.rand(n, generator=generator) - 0.5)
-    return model.eval()
 
 
 @pytest.fixture(scope="module")

@@ -31,13 +31,8 @@ SKIER_DEPTHS = np.array([11250.57, 15522.87, 11831.38, 8852.56, 12572.60])
 
 
 @pytest.fixture(scope="module")
-def checkpoint():
-    return shared_path("fixtures", "official_checkpoint", "snapshot_24.pth.tar")
-
-
-@pytest.fixture(scope="module")
-def network(checkpoint):
-    return load_model(checkpoint)
+def network(official_checkpoint):
+    return load_model(official_checkpoint)
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
-from conftest import shared_path
+from conftest import run_cli, shared_path
 from convnextpose import PoseEstimator
 from convnextpose.models import build_model
 from convnextpose.models.checkpoint import PRETRAINED, load_model, read_checkpoint, save_checkpoint
@@ -56,13 +54,7 @@ def test_shipped_weights_give_finite_poses_on_a_real_photo():
 
 def test_cli_demo_uses_the_shipped_weights_by_default(tmp_path):
     photo = shared_path("images", "single_person_2.png")
-    result = subprocess.run(
-        [sys.executable, "-m", "convnextpose", "demo", str(photo), "--out", str(tmp_path), "--no-html", "--no-plot"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
+    run_cli("demo", str(photo), "--out", str(tmp_path), "--no-html", "--no-plot")
     assert (tmp_path / "single_person_2_2d.jpg").is_file() and (tmp_path / "single_person_2.json").is_file()
 
 
