@@ -132,3 +132,17 @@ def test_inference_does_not_import_export():
     else:
         assert ("inference", "export") not in pairs
     assert ("export", "inference") not in pairs
+
+
+def test_no_test_module_imports_another():
+    """What two test modules share lives in conftest.py; a test module never imports another one."""
+    tests_dir = Path(__file__).resolve().parent
+    test_modules = {p.stem for p in tests_dir.rglob("test_*.py")}
+    imports = []
+    for path in tests_dir.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            imports += [(path.name, n) for n in names if n.split(".")[-1] in test_modules]
+    assert len(test_modules) > 30 and imports == []
