@@ -232,6 +232,7 @@ def test_a_conversion_interrupted_mid_video_resumes_to_the_same_bytes(raw_root, 
     assert _tree(out) == _tree(converted)  # byte for byte, and whatever the number of workers
 
 
+@pytest.mark.slow  # starts a conversion process and kills it
 def test_a_killed_conversion_process_restarts_to_the_same_bytes(raw_root, converted, tmp_path):
     out = tmp_path / "Human36M"
     # A real SIGKILL of a conversion slowed down to half a second per video, after its second marker.

@@ -53,6 +53,7 @@ def test_cli_demo_on_the_skiers_with_the_release_boxes(official_checkpoint, tmp_
     assert summary["results"][0]["people"] == 5 and summary["settings"]["boxes_file"] == str(boxes)
 
 
+@pytest.mark.slow  # the skiers test runs the command line quickly; this one adds a folder and flip test
 def test_cli_demo_on_a_folder_of_single_person_photos(official_checkpoint, tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()

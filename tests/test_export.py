@@ -359,6 +359,7 @@ def test_export_of_a_registered_variant_has_its_size(tmp_path):
     assert report.size_bytes > 4 * sum(p.numel() for p in fuse_model(model).parameters()) * 0.9
 
 
+@pytest.mark.slow  # the release network to INT8 in a subprocess; export_model's own test is quick
 def test_export_cli_onnx_int8(tmp_path, official_checkpoint):
     pytest.importorskip("onnxruntime")
     out = tmp_path / "official.int8.onnx"

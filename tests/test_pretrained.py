@@ -6,6 +6,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import torch
 
 from conftest import run_cli, shared_path
@@ -52,6 +53,7 @@ def test_shipped_weights_give_finite_poses_on_a_real_photo():
     assert person.joints_img.shape == (18, 2) and person.joints_cam.shape == (18, 3)
 
 
+@pytest.mark.slow  # test_demo runs `demo` without --checkpoint in the quick suite
 def test_cli_demo_uses_the_shipped_weights_by_default(tmp_path):
     photo = shared_path("images", "single_person_2.png")
     run_cli("demo", str(photo), "--out", str(tmp_path), "--no-html", "--no-plot")

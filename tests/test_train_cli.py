@@ -10,6 +10,8 @@ import pytest
 from conftest import run_cli
 from convnextpose.engine.snapshots import list_snapshots
 
+pytestmark = pytest.mark.slow  # trainings in subprocesses
+
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     """The command line with one OpenMP thread per process (tiny networks; a shared machine)."""
