@@ -425,92 +425,84 @@ def test_bad_workouts(client, body, content_type, status, message):
 # ------------------------------------------------------------------ under load: frames dropped, images queued
 
 
-def test_slow_model_drops_frames_instead_of_queueing():
+class HeldEstimator(FakeEstimator):
+    """Holds every call until the test sets ``release``; ``entered`` is set when a call arrives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, image):
+        self.entered.set()
+        assert self.release.wait(10), "test did not release the estimator"
+        return super().__call__(image)
+
+
+async def until(condition) -> None:
+    """Wait (at most 5 s) on the event loop until ``condition()`` holds."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the gate never got there")
+
+
+def in_process_client(app):
     import httpx
 
-    entered, release = threading.Event(), threading.Event()
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1")
 
-    class SlowEstimator(FakeEstimator):
-        def __call__(self, image):
-            entered.set()
-            assert release.wait(10), "test did not release the estimator"
-            return super().__call__(image)
 
-    slow = SlowEstimator()
-    app = create_app(slow, max_queued_frames=1, default_hold_s=0)
+def test_slow_model_drops_frames_instead_of_queueing():
+    held = HeldEstimator()
+    app = create_app(held, max_queued_frames=1, default_hold_s=0)
     gate = app.state.gate
 
     async def scenario():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        async with in_process_client(app) as http:
             sid = (await http.post("/api/sessions")).json()["session_id"]
-            release.set()
+            held.release.set()
             ref = await http.post(
                 f"/api/sessions/{sid}/reference", content=encode(RED), headers={"Content-Type": "image/jpeg"}
             )
             assert ref.status_code == 200
-            release.clear()
+            held.release.clear()
             url, headers = f"/api/sessions/{sid}/frame", {"Content-Type": "image/jpeg"}
             running = asyncio.create_task(http.post(url, content=encode(RED), headers=headers))
-            for _ in range(500):  # bounded wait for the first frame to reach the model
-                if entered.is_set() and gate.in_flight == 1:
-                    break
-                await asyncio.sleep(0.01)
+            await until(lambda: held.entered.is_set() and gate.in_flight == 1)  # the first frame reached the model
             waiting = asyncio.create_task(http.post(url, content=encode(RED), headers=headers))
-            for _ in range(500):
-                if gate.in_flight == 2:
-                    break
-                await asyncio.sleep(0.01)
-            assert gate.in_flight == 2
+            await until(lambda: gate.in_flight == 2)
             dropped = [await http.post(url, content=encode(RED), headers=headers) for _ in range(3)]
-            release.set()
+            held.release.set()
             return await running, await waiting, dropped
 
     first, second, dropped = asyncio.run(scenario())
     assert first.status_code == 200 and second.status_code == 200
     assert [r.status_code for r in dropped] == [429] * 3 and all(r.json()["dropped"] for r in dropped)
-    assert gate.dropped == 3 and gate.in_flight == 0 and slow.calls == 3  # reference + two frames
+    assert gate.dropped == 3 and gate.in_flight == 0 and held.calls == 3  # reference + two frames
 
 
 def test_single_images_wait_their_turn_and_overload_is_503_with_retry_after():
-    import httpx
-
-    entered, release = threading.Event(), threading.Event()
-
-    class HeldEstimator(FakeEstimator):
-        def __call__(self, image):
-            entered.set()
-            assert release.wait(10), "test did not release the estimator"
-            return super().__call__(image)
-
     held = HeldEstimator()
     app = create_app(held, max_queued_images=2)
     gate = app.state.gate
 
     async def scenario():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        async with in_process_client(app) as http:
 
             def upload(width):  # the image width tells the calls apart
                 return http.post(
                     "/api/pose", content=encode(RED, size=(width, 48)), headers={"Content-Type": "image/jpeg"}
                 )
 
-            async def until(condition):
-                for _ in range(500):  # bounded wait
-                    if condition():
-                        return
-                    await asyncio.sleep(0.01)
-                raise AssertionError("the gate never got there")
-
             running = asyncio.create_task(upload(61))
-            await until(lambda: entered.is_set() and gate.in_flight == 1)
+            await until(lambda: held.entered.is_set() and gate.in_flight == 1)
             waiting = [asyncio.create_task(upload(62))]
             await until(lambda: gate.in_flight == 2)
             waiting.append(asyncio.create_task(upload(63)))
             await until(lambda: gate.in_flight == 3)
             refused = await upload(64)  # a third waiting image is one too many
-            release.set()
+            held.release.set()
             return await running, [await w for w in waiting], refused
 
     first, queued, refused = asyncio.run(scenario())

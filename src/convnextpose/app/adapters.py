@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from ..inference.result import RENAMED
 from ..joints import JOINT_SETS, JointSet
 
 Estimator = Callable[[np.ndarray], Sequence[Any]]
 
 # Names of 0.1 (PersonPose and this app's JSON), still read: new name -> old name.
-_OLD_NAMES = {"joints_img": "joints_2d", "joints_rel": "joints_3d_rel", "joints_cam": "joints_3d"}
+_OLD_NAMES = {new: old for old, new in RENAMED.items()}
 
 
 def estimator_from_model(
