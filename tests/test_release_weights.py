@@ -36,6 +36,7 @@ def test_release_xs_draws_the_right_skeleton_without_boxes(release_xs, name):
     assert_skeleton_follows_the_person(person.joint_set.names, person.joints_img, photo_labels()[name], name)
 
 
+@pytest.mark.slow  # the photos of the test above again, through the command line
 def test_demo_cli_with_the_release_checkpoint(release_xs, tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -51,6 +52,7 @@ def test_demo_cli_with_the_release_checkpoint(release_xs, tmp_path):
         assert (out / (name.rsplit(".", 1)[0] + "_2d.jpg")).is_file()
 
 
+@pytest.mark.slow  # `convnextpose data boxes` in a subprocess over four photos
 def test_data_boxes_finds_each_person_for_label_free_training(release_xs, tmp_path):
     from convnextpose.data import load_dataset
     from convnextpose.inference.detector import box_iou
