@@ -27,6 +27,8 @@ venv: $(STAMP)
 quickstart: venv
 	$(VENV)/bin/convnextpose quickstart
 
+# The quick signal for development; tests marked slow (subprocess trainings, DDP, the runtime benchmark,
+# Anny bodies, the big variants) are skipped. test-all (and CI, .ci/run) runs every test.
 test: venv
 	$(PY) -m pytest -q
 
@@ -34,7 +36,7 @@ test-all: venv
 	$(PY) -m pytest -q --runslow
 
 lint: venv
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests tools benchmarks
 
 bench: venv
 	$(PY) -m benchmarks

@@ -24,6 +24,7 @@ from convnextpose.bodies.joint_map import (
 from convnextpose.joints import get_joint_set
 
 pytest.importorskip("anny")
+pytestmark = pytest.mark.slow  # Anny's model cache takes minutes to build on a new machine
 
 H36M = get_joint_set("human36m")
 MUCO = get_joint_set("muco")

@@ -167,9 +167,11 @@ def _random_release_file(path, variant: str, joints: int, prefix: bool, seed: in
 
 VARIANT_LAYOUTS = {"XS": (2, 32), "S": (2, 32), "M": (3, 64), "L": (3, 64)}
 # Each variant once in the quick suite; every variant x joints x prefix with --runslow.
-QUICK = {("XS", 18, True), ("S", 21, False), ("M", 18, False), ("L", 21, True)}
+QUICK = {("XS", 18, True), ("S", 21, False), ("L", 21, True)}  # M (the layout of L, wider) with --runslow
 RELEASE_FILES = [
-    pytest.param(v, j, p, marks=() if (v, j, p) in QUICK else pytest.mark.slow, id=f"{v}-{j}-{'module' if p else 'bare'}")
+    pytest.param(
+        v, j, p, marks=() if (v, j, p) in QUICK else pytest.mark.slow, id=f"{v}-{j}-{'module' if p else 'bare'}"
+    )
     for v in VARIANT_LAYOUTS
     for j in (18, 21)
     for p in (True, False)
@@ -228,3 +230,23 @@ def test_own_checkpoint_refuses_contradicting_arguments(tmp_path):
     assert load_model(path).spec.upsample_layers == 3
     with pytest.raises(CheckpointError, match=r"disagrees with upsample_layers=2 \(file: 3\)"):
         load_model(path, upsample_layers=2)
+
+
+def test_one_resolver_of_the_weights_argument(tmp_path, monkeypatch):
+    """What the demo, the app and the backends load for ``--checkpoint`` (and without one)."""
+    from convnextpose.models import checkpoint as ckpt
+
+    monkeypatch.setattr(ckpt, "PRETRAINED", {})
+    with pytest.raises(ValueError, match="no weights given: pass --checkpoint PATH .* are not installed"):
+        ckpt.resolve_weights(None)
+    monkeypatch.setattr(ckpt, "PRETRAINED", {"xs-synthetic": "xs.pth"})
+    with pytest.raises(ValueError, match="not installed"):
+        ckpt.resolve_weights(None, weights_dir=tmp_path)  # registered, but the file is not there
+    (tmp_path / "xs.pth").write_bytes(b"")
+    assert ckpt.resolve_weights(None, weights_dir=tmp_path) == "xs-synthetic"
+    assert ckpt.resolve_weights("xs-synthetic") == "xs-synthetic"
+    mine = tmp_path / "my.pth"
+    mine.write_bytes(b"")
+    assert ckpt.resolve_weights(mine) == str(mine)
+    with pytest.raises(FileNotFoundError, match=r"not found: .*nope\.pth; shipped weights: \['xs-synthetic'\]"):
+        ckpt.resolve_weights(tmp_path / "nope.pth")

@@ -11,6 +11,7 @@ from convnextpose.config import (
     all_keys,
     describe_keys,
     load_config,
+    parse_int_range,
     parse_override,
     save_config,
     shipped_configs,
@@ -141,3 +142,15 @@ def test_describe_lists_every_key():
     for key in all_keys():
         assert key in text
     assert "stochastic depth" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("0", [0]), ("0-1", [0, 1]), ("0,2", [0, 2]), ("20-22,25", [20, 21, 22, 25])]
+)
+def test_release_style_ranges(text, expected):
+    assert parse_int_range(text) == expected
+
+
+def test_bad_range():
+    with pytest.raises(ValueError, match="N-M"):
+        parse_int_range("3-1")

@@ -25,6 +25,7 @@ from scipy.spatial.transform import Rotation
 
 cdflib = pytest.importorskip("cdflib")
 
+from conftest import assert_h36m_release_layout  # noqa: E402
 from convnextpose.cli import main as cli_main  # noqa: E402
 from convnextpose.data import DatasetError, convert_h36m, generate_human36m_raw, load_dataset  # noqa: E402
 from convnextpose.data import h36m_convert as convert_module  # noqa: E402
@@ -38,7 +39,6 @@ from convnextpose.data.h36m_raw import (  # noqa: E402
     write_poses,
 )
 from convnextpose.synth import generate_dataset  # noqa: E402
-from synth_fixtures import assert_h36m_release_layout  # noqa: E402
 
 # Two subjects (S11 has the skipped broken video), Directions and Photo (S1's files say "TakingPhoto").
 SET = {"subjects": (1, 11), "actions": (2, 12), "subactions": (1, 2), "cameras": (1, 2)}
@@ -232,6 +232,7 @@ def test_a_conversion_interrupted_mid_video_resumes_to_the_same_bytes(raw_root, 
     assert _tree(out) == _tree(converted)  # byte for byte, and whatever the number of workers
 
 
+@pytest.mark.slow  # starts a conversion process and kills it
 def test_a_killed_conversion_process_restarts_to_the_same_bytes(raw_root, converted, tmp_path):
     out = tmp_path / "Human36M"
     # A real SIGKILL of a conversion slowed down to half a second per video, after its second marker.

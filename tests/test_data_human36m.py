@@ -8,20 +8,14 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import shared_path
+from conftest import H36M_IMAGE_KEYS as IMAGE_KEYS
+from conftest import annotations_copy, assert_h36m_release_layout, shared_path
 from convnextpose.data import DatasetError, TestSamples, TrainSamples, load_dataset
 from convnextpose.data.human36m import _read_bbox_root
 from convnextpose.data.records import Problems
 from convnextpose.image import ImageError
-from synth_fixtures import H36M_IMAGE_KEYS as IMAGE_KEYS
-from synth_fixtures import annotations_copy, assert_h36m_release_layout, generated
 
 SUBJECTS = (1, 5, 6, 7, 8, 9, 11)
-
-
-@pytest.fixture(scope="module")
-def h36m_root(tmp_path_factory):
-    return generated("human36m", tmp_path_factory)
 
 
 def _read(root, subject, kind):

@@ -45,7 +45,9 @@ def test_random_person_boxes_are_seeded_and_inside_the_image(folder):
     assert len(first) == 12 and np.array_equal(boxes, [r.meta["box"] for r in again.records])
     assert not np.array_equal(boxes, [r.meta["box"] for r in other.records])
     raw = random_person_boxes(80, 120, 500, np.random.default_rng(0))
-    assert (raw[:, :2] >= 0).all() and (raw[:, 0] + raw[:, 2] <= 80 + 1e-9).all() and (raw[:, 1] + raw[:, 3] <= 120).all()
+    assert (
+        (raw[:, :2] >= 0).all() and (raw[:, 0] + raw[:, 2] <= 80 + 1e-9).all() and (raw[:, 1] + raw[:, 3] <= 120).all()
+    )
     assert (raw[:, 3] >= 0.4 * 120 - 1e-9).all() and (raw[:, 2] <= 0.7 * raw[:, 3] + 1e-9).all()
 
 

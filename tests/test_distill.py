@@ -17,13 +17,7 @@ from convnextpose.engine import Trainer
 from convnextpose.engine.distill import Distiller, axis_map, splat_matrix
 from convnextpose.models.checkpoint import read_checkpoint, save_checkpoint
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def peaked(model: nn.Module, seed: int = 0) -> nn.Module:
@@ -179,7 +173,12 @@ def test_a_student_moves_toward_the_teacher(tmp_path, image_folder):
     path = save_checkpoint(tmp_path / "teacher.pth", teacher)
     cfg = distill_cfg(tmp_path, [path], **{"train.end_epoch": 30, "train.save_interval": 30, "train.lr": 1e-2})
     trainer = Trainer(cfg)
-    probe = torch.stack([TrainSamples([load_dataset("images", image_folder)], "human36m", (64, 64), augment=False)[i]["image"] for i in range(8)])
+    probe = torch.stack(
+        [
+            TrainSamples([load_dataset("images", image_folder)], "human36m", (64, 64), augment=False)[i]["image"]
+            for i in range(8)
+        ]
+    )
 
     def distance() -> float:
         trainer.model.eval()

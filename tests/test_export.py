@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from conftest import shared_path
+from conftest import randomize_batchnorms, run_cli, shared_path
 from convnextpose import build_model
 from convnextpose.export import (
     count_batchnorms,
@@ -30,19 +31,6 @@ from convnextpose.export.onnx_export import (
 )
 from convnextpose.image import as_pixels, normalize_crops
 from convnextpose.models import ConvNeXtPose, load_model
-
-
-def randomize_batchnorms(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Give every BN non-trivial statistics and affine parameters, so folding has work to do."""
-    generator = torch.Generator().manual_seed(seed)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            n = module.num_features
-            module.running_mean.copy_(torch.rand(n, generator=generator) * 2 - 1)
-            module.running_var.copy_(torch.rand(n, generator=generator) * 1.5 + 0.5)
-            module.weight.data.copy_(torch.rand(n, generator=generator) + 0.5)
-            module.bias.data.copy_(torch.rand(n, generator=generator) - 0.5)
-    return model.eval()
 
 
 @pytest.fixture(scope="module")
@@ -375,33 +363,19 @@ def test_export_of_a_registered_variant_has_its_size(tmp_path):
     assert report.size_bytes > 4 * sum(p.numel() for p in fuse_model(model).parameters()) * 0.9
 
 
-def test_export_cli_onnx_int8(tmp_path):
-    import subprocess
-    import sys
-
+@pytest.mark.slow  # the release network to INT8 in a subprocess; export_model's own test is quick
+def test_export_cli_onnx_int8(tmp_path, official_checkpoint):
     pytest.importorskip("onnxruntime")
-    checkpoint = shared_path("fixtures", "official_checkpoint", "snapshot_24.pth.tar")
     out = tmp_path / "official.int8.onnx"
-    result = subprocess.run(
-        [sys.executable, "-m", "convnextpose", "export", str(checkpoint), "--format", "onnx-int8", "--out", str(out),
-         "--calibration-count", "8"],  # fmt: skip
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_cli(
+        "export", str(official_checkpoint), "--format", "onnx-int8", "--out", str(out), "--calibration-count", "8"
     )
-    assert result.returncode == 0, result.stderr
     assert out.is_file() and (tmp_path / "official.onnx").is_file()
     assert "max |diff| vs PyTorch" in result.stdout and "INT8 vs FP32" in result.stdout
     assert make_session(out).get_inputs()[0].type == "tensor(uint8)"  # pixels, the INT8 default
-    wrong = subprocess.run(
-        [sys.executable, "-m", "convnextpose", "export", "test", "--format", "torchscript", "--input", "pixels"],
-        capture_output=True,
-        text=True,
-    )
+    wrong = run_cli("export", "test", "--format", "torchscript", "--input", "pixels", check=False)
     assert wrong.returncode == 1 and "--input" in wrong.stderr
-    bad = subprocess.run(
-        [sys.executable, "-m", "convnextpose", "export", str(tmp_path / "nope.pth")], capture_output=True, text=True
-    )
+    bad = run_cli("export", str(tmp_path / "nope.pth"), check=False)
     assert bad.returncode == 1 and "nope.pth" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -409,10 +383,42 @@ def test_export_cli_onnx_int8(tmp_path):
     "int8_name, fp32_name",
     [("m.int8.onnx", "m.onnx"), ("m.onnx", "m.fp32.onnx"), ("m", "m.fp32.onnx")],
 )
-def test_int8_cli_writes_its_fp32_model_beside_it_under_another_name(int8_name, fp32_name):
-    from convnextpose.cli.export import _fp32_name
+def test_int8_export_writes_its_fp32_model_beside_it_under_another_name(int8_name, fp32_name):
+    from convnextpose.export import formats
 
-    assert _fp32_name(int8_name) == fp32_name
+    assert formats.fp32_name(int8_name) == fp32_name
+
+
+def test_export_model_dispatches_and_checks_its_arguments(tiny_model, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from convnextpose import export_model
+
+    result = export_model(tiny_model, "onnx", tmp_path / "tiny.onnx", dynamic_batch=False)
+    assert result.path.is_file() and len(result.reports) == 1 and result.int8_cost is None
+    assert make_session(result.path).get_inputs()[0].shape[0] == 1  # the static batch
+    assert "max |diff| vs PyTorch" in result.summary()
+    with pytest.raises(ValueError, match="unknown export format 'onnx8'; choose one of"):
+        export_model(tiny_model, "onnx8", tmp_path / "x")
+    with pytest.raises(ValueError, match="applies to the onnx and onnx-int8 formats, not torchscript"):
+        export_model(tiny_model, "torchscript", tmp_path / "x.pt", input_format="pixels")
+    (tmp_path / "photos").mkdir()
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / "photos" / f"{i}.png"), np.full((60, 40, 3), 60 * i + 30, np.uint8))
+    with pytest.raises(ValueError, match="pass find_people"):
+        export_model(tiny_model, "onnx-int8", tmp_path / "x.int8.onnx", calibration=tmp_path / "photos")
+    seen = []
+
+    def two_people(image):  # the left and the right half of each photo
+        seen.append(image.shape)
+        return np.array([[0, 0, 20, 60], [20, 0, 20, 60]], dtype=np.float64)
+
+    int8 = export_model(
+        tiny_model, "onnx-int8", tmp_path / "tiny.int8.onnx", calibration=tmp_path / "photos", find_people=two_people
+    )
+    assert seen == [(60, 40, 3)] * 3  # every photo read, as RGB
+    assert [r.path.name for r in int8.reports] == ["tiny.onnx", "tiny.int8.onnx"]
+    assert int8.int8_cost["crops"] == 1 and str(tmp_path / "photos") in int8.summary()  # 6 crops: 5 + 1 held out
+    assert set(int8.int8_cost) >= {"mean_xy", "max_xy", "mean_z"} and "INT8 vs FP32" in int8.summary()
 
 
 @pytest.fixture(scope="module")

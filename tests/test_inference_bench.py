@@ -28,6 +28,7 @@ def test_interleaved_timing_runs_blocks_in_turn():
     assert [len(v) for v in samples.values()] == [5, 5] and all(t >= 0 for t in samples["a"])
 
 
+@pytest.mark.slow  # every runtime, batch sizes, end to end: the heaviest test of the package
 def test_benchmark_on_the_tiny_variant(tmp_path):
     pytest.importorskip("onnxruntime")
     checkpoint = shared_path("fixtures", "official_checkpoint", "snapshot_24.pth.tar")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.io import loadmat
+from synth_fixtures import generated
 
 from convnextpose.config import load_config
 from convnextpose.data import load_dataset
@@ -28,7 +29,6 @@ from convnextpose.metrics.mupots import (
     person_joint_errors,
     rescale_bones,
 )
-from synth_fixtures import generated
 
 # ----------------------------------------------------------------------------------------------------
 # A literal re-implementation of the toolkit. Lists hold MATLAB's 1-based numbers; every access

@@ -33,9 +33,10 @@ def test_release_xs_draws_the_right_skeleton_without_boxes(release_xs, name):
     poses = estimator.predict(shared_path("images", name))
     assert len(poses) == 1, f"{name}: {len(poses)} people"
     person = poses[0]
-    assert_skeleton_follows_the_person(person.joint_set.names, person.joints_2d, photo_labels()[name], name)
+    assert_skeleton_follows_the_person(person.joint_set.names, person.joints_img, photo_labels()[name], name)
 
 
+@pytest.mark.slow  # the photos of the test above again, through the command line
 def test_demo_cli_with_the_release_checkpoint(release_xs, tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -47,10 +48,11 @@ def test_demo_cli_with_the_release_checkpoint(release_xs, tmp_path):
         result = json.loads((out / (name.rsplit(".", 1)[0] + ".json")).read_text())
         assert len(result["people"]) == 1
         person = result["people"][0]
-        assert_skeleton_follows_the_person(person["joint_names"], person["joints_2d"], label, name)
+        assert_skeleton_follows_the_person(person["joint_names"], person["joints_img"], label, name)
         assert (out / (name.rsplit(".", 1)[0] + "_2d.jpg")).is_file()
 
 
+@pytest.mark.slow  # `convnextpose data boxes` in a subprocess over four photos
 def test_data_boxes_finds_each_person_for_label_free_training(release_xs, tmp_path):
     from convnextpose.data import load_dataset
     from convnextpose.inference.detector import box_iou

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from conftest import annotations_copy, run_cli
 from convnextpose.cli import main as cli_main
 from convnextpose.data.check import check_dataset, detect_format
 from convnextpose.synth import generate_dataset
@@ -25,7 +24,6 @@ from convnextpose.synth.common import joint_occlusion, render_frame, sample_acto
 from convnextpose.synth.motion import H36M_ACTIONS, Motion, sample_motion
 from convnextpose.synth.render import Camera, Canvas, Light, draw_capsule, draw_ellipsoid, look_at
 from convnextpose.synth.scene import Person, render_background, sample_scene
-from synth_fixtures import annotations_copy, generated
 
 TINY_H36M = {"subjects": (1, 9), "actions": (2,), "cameras": (1, 2), "frames": 2, "image_size": 96, "progress": False}
 
@@ -139,8 +137,8 @@ def test_annotated_joints_project_onto_the_rendered_body_and_occlusion_is_detect
     assert in_image.all() and occluded[JOINT_INDEX["Pelvis"]]  # hidden behind the front person
 
 
-def test_data_check_and_cli(tmp_path, tmp_path_factory, capsys):
-    root = generated("human36m", tmp_path_factory)
+def test_data_check_and_cli(tmp_path, h36m_root, capsys):
+    root = h36m_root
     assert detect_format(root) == "human36m"
     report = check_dataset(root, image_sample=3)
     assert report.ok and [s.name for s in report.splits] == ["all subjects", "test, detections"]
@@ -182,9 +180,5 @@ def test_data_check_and_cli(tmp_path, tmp_path_factory, capsys):
     )
     assert "wrote a synthetic mpii dataset" in capsys.readouterr().out
     assert check_dataset(out, image_sample=2).ok
-    result = subprocess.run(
-        [sys.executable, "-m", "convnextpose", "data", "check", str(tmp_path / "nowhere")],
-        capture_output=True,
-        text=True,
-    )
+    result = run_cli("data", "check", str(tmp_path / "nowhere"), check=False)
     assert result.returncode == 1 and "nowhere" in result.stderr and "Traceback" not in result.stderr

@@ -14,6 +14,7 @@ from convnextpose.data.check import check_dataset
 from convnextpose.synth import anny_bodies, generate_dataset
 
 anny = pytest.importorskip("anny")
+pytestmark = pytest.mark.slow  # Anny's model cache takes minutes to build on a new machine
 
 
 def _on_mask(points: np.ndarray, mask: np.ndarray, dilate: int = 4) -> np.ndarray:

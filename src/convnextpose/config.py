@@ -310,6 +310,33 @@ def parse_override(text: str) -> tuple[str, Any]:
         return key, raw
 
 
+def parse_int_range(text: str, what: str = "value") -> list[int]:
+    """The release's integer lists (``--gpu 0-1``, ``--test_epoch 20-21``): '3' -> [3]; '0-2' -> [0, 1, 2];
+    '0,2' -> [0, 2]; ranges and lists may be mixed ('0-1,4').
+
+    Raises:
+        ValueError: not of that form, a range that runs backwards, or nothing at all; the message names ``what``.
+    """
+    values: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if "-" in part:
+                start, end = (int(p) for p in part.split("-", 1))
+                if end < start:
+                    raise ValueError
+                values.extend(range(start, end + 1))
+            else:
+                values.append(int(part))
+        except ValueError:
+            raise ValueError(f"bad {what} {text!r}: expected N, N-M or N,M (e.g. 0-1)") from None
+    if not values:
+        raise ValueError(f"bad {what} {text!r}: empty")
+    return values
+
+
 def shipped_configs() -> dict[str, Path]:
     """Name -> path of every YAML shipped in ``convnextpose/configs`` (names without ``.yaml``)."""
     root = Path(str(resources.files("convnextpose") / "configs"))

@@ -17,6 +17,8 @@ IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 #: File suffixes read as images and as videos (lower case).
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"})
+#: What the estimator takes as an image: a file path, encoded bytes, or an (H, W, 3) uint8 array.
+ImageInput = str | os.PathLike | np.ndarray | bytes
 
 
 class ImageError(ValueError):

@@ -8,7 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from ._args import parse_int_range
+from ..config import parse_int_range
 
 FORMATS = ("human36m", "muco", "mupots", "mpii", "coco")
 RAW_FORMATS = ("human36m-raw",)  # the raw download of a dataset, for the converters
@@ -165,8 +165,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_boxes(args: argparse.Namespace) -> int:
     from ..inference import PoseEstimator
-    from ..inference.demo import resolve_weights
     from ..inference.person_boxes import find_person_boxes, write_person_boxes
+    from ..models.checkpoint import resolve_weights
 
     estimator = PoseEstimator(resolve_weights(args.checkpoint), detector=args.detector)
     detections = find_person_boxes(

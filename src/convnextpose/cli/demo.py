@@ -43,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..inference import PoseEstimator
     from ..inference.backends import exported_format
-    from ..inference.demo import resolve_weights, run_demo
+    from ..inference.demo import run_demo
+    from ..models.checkpoint import resolve_weights
 
     weights = resolve_weights(args.checkpoint)
     backend = args.backend or exported_format(weights) or "torch"

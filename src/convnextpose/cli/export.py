@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
-FORMATS = {
-    "onnx": ".onnx",
-    "onnx-int8": ".int8.onnx",
-    "torchscript": ".torchscript.pt",
-    "tflite": ".tflite",
-    "tflite-int8": ".int8.tflite",
-}
+from ..export.formats import FORMATS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -72,9 +63,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..export import export_onnx, export_onnx_int8, export_tflite, export_torchscript
-    from ..export.onnx_export import sample_input
+    from ..export.formats import default_export_path, export_model
     from ..export.onnx_int8 import DEFAULT_FLOAT_LAYERS
+    from ..inference import PoseEstimator
+    from ..inference.person_boxes import box_finder
     from ..models import build_model, load_model
     from ..models.checkpoint import PRETRAINED
     from ..models.convnextpose import VARIANTS
@@ -89,86 +81,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {source} is a variant name: exporting RANDOM weights (for speed tests only)")
     else:
         raise FileNotFoundError(f"checkpoint not found: {source} (nor a shipped name {sorted(PRETRAINED)} or variant)")
-    if args.input and args.format not in ("onnx", "onnx-int8"):
-        raise ValueError(f"--input applies to the onnx and onnx-int8 formats, not {args.format}")
-    out = Path(args.out) if args.out else Path("output/export") / f"{name}{FORMATS[args.format]}"
-    with_confidence = not args.no_confidence
-    calibration, held_out = _calibration(args, model) if args.format.endswith("int8") else (None, None)
-
-    if args.format in ("onnx", "onnx-int8"):
-        input_format = args.input or ("pixels" if args.format == "onnx-int8" else "normalized")
-        fp32_path = out if args.format == "onnx" else out.with_name(_fp32_name(out.name))
-        options = dict(
-            opset=args.opset, dynamic_batch=not args.static_batch, with_confidence=with_confidence,
-            input_format=input_format,
-        )  # fmt: skip
-        example = sample_input(model, 1) if args.static_batch else None  # a static batch is the example's
-        report = export_onnx(model, fp32_path, example_input=example, **options)
-        print(report.summary())
-        if args.format == "onnx-int8":
-            report = export_onnx_int8(
-                model, out, calibration, held_out, method=args.calibration_method, reduce_range=args.reduce_range,
-                equalize=not args.no_equalize,
-                float_layers=DEFAULT_FLOAT_LAYERS if args.float_layers is None else args.float_layers, **options,
-            )  # fmt: skip
-            print(report.summary())
-            _print_int8_check(report, "your photos" if args.calibration else "generated people")
-    elif args.format == "torchscript":
-        print(export_torchscript(model, out, with_confidence=with_confidence).summary())
-    else:
-        int8 = args.format == "tflite-int8"
-        report = export_tflite(
-            model,
-            out,
-            int8=int8,
-            calibration=_tflite_calibration(calibration, min(args.calibration_count, 16)) if int8 else None,
-            example_input=sample_input(model, 1),
-        )
-        print(report.summary())
-    return 0
-
-
-def _calibration(args: argparse.Namespace, model: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(calibration, held-out) person crops of ``--calibration FOLDER``, or generated people and None (the default)."""
-    from ..export.calibration import folder_people, generated_people, split_held_out
-
-    if not args.calibration:
-        return generated_people(args.calibration_count, model.spec.input_size), None
-    from ..export.onnx_int8 import HELD_OUT_COUNT
-    from ..inference import PoseEstimator
-
-    estimator = PoseEstimator(model)  # finds each person as at inference; its crops are what INT8 will see
-
-    def find_people(image: np.ndarray) -> np.ndarray:
-        return np.array([person.box for person in estimator.predict(image)], dtype=np.float64).reshape(-1, 4)
-
-    crops = folder_people(args.calibration, find_people, model.spec.input_size, args.calibration_count + HELD_OUT_COUNT)
-    if len(crops) < 2:
-        raise ValueError(f"{args.calibration}: found {len(crops)} person crop; need at least 2 (to calibrate and to check)")
-    return split_held_out(crops, min(HELD_OUT_COUNT, max(1, len(crops) // 4)))
-
-
-def _tflite_calibration(crops: np.ndarray, count: int) -> np.ndarray:
-    from ..image import as_normalized
-
-    return as_normalized(crops[:count])
-
-
-def _print_int8_check(report: Any, source: str) -> None:
-    cost = report.details.get("held_out")
-    if cost is None:
-        return
-    print(
-        f"INT8 vs FP32 on {cost['crops']} held-out crops of {source} (not used for calibration): mean 2D joint shift "
-        f"{cost['mean_xy']:.3f} heatmap cells ({cost['mean_xy_px']:.2f} crop px), max {cost['max_xy']:.2f} cells; "
-        f"mean depth shift {cost['mean_z']:.3f} bins ({cost['mean_z_mm']:.1f} mm)"
+    result = export_model(
+        model,
+        args.format,
+        Path(args.out) if args.out else default_export_path(name, args.format),
+        opset=args.opset,
+        dynamic_batch=not args.static_batch,
+        with_confidence=not args.no_confidence,
+        input_format=args.input,
+        calibration=args.calibration,
+        find_people=box_finder(PoseEstimator(model)) if args.calibration else None,
+        calibration_count=args.calibration_count,
+        calibration_method=args.calibration_method,
+        float_layers=DEFAULT_FLOAT_LAYERS if args.float_layers is None else args.float_layers,
+        reduce_range=args.reduce_range,
+        equalize=not args.no_equalize,
     )
-    for line in report.details.get("warnings", []):
-        print(f"warning: {line}; try --calibration with photos like yours, or more --float-layers")
-
-
-def _fp32_name(int8_name: str) -> str:
-    """The FP32 model written beside an INT8 one: ``m.int8.onnx`` -> ``m.onnx``, ``m.onnx`` -> ``m.fp32.onnx``."""
-    if int8_name.endswith(".int8.onnx"):
-        return int8_name[: -len(".int8.onnx")] + ".onnx"
-    return int8_name.removesuffix(".onnx") + ".fp32.onnx"
+    print(result.summary())
+    return 0

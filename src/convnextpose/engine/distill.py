@@ -126,7 +126,9 @@ class Teacher:
         own, wanted = get_joint_set(self.spec.joint_set), get_joint_set(student.joint_set)
         index = mapping_indices(own, wanted)  # per student joint: the teacher's joint, or -1
         if not (index >= 0).any():
-            raise ValueError(f"teacher {self.path}: joint set {own.name} shares no joint with the student's {wanted.name}")
+            raise ValueError(
+                f"teacher {self.path}: joint set {own.name} shares no joint with the student's {wanted.name}"
+            )
         self.joint_index = torch.as_tensor(np.where(index >= 0, index, 0), device=device)
         self.joint_mask = torch.as_tensor(index >= 0, dtype=torch.float32, device=device)
         self.flip_permutation = torch.as_tensor(own.flip_permutation, device=device)
@@ -144,7 +146,9 @@ class Teacher:
     @torch.inference_mode()
     def _forward(self, images: torch.Tensor, stages: Sequence[int]) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
         if tuple(images.shape[-2:]) != tuple(self.spec.input_size):
-            images = F.interpolate(images, size=self.spec.input_size, mode="bilinear", align_corners=False, antialias=True)
+            images = F.interpolate(
+                images, size=self.spec.input_size, mode="bilinear", align_corners=False, antialias=True
+            )
         features = self.model.backbone.forward_stages(images)
         heatmaps = self.model.head(features[-1])
         if self.flip_test:

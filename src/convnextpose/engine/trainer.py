@@ -41,20 +41,6 @@ from .snapshots import find_latest_snapshot, read_snapshot, snapshot_path
 logger = logging.getLogger(__name__)
 
 
-def select_device(cfg: Config, local_rank: int = 0) -> torch.device:
-    """The device of this process from ``run.device`` / ``run.gpus`` and the local rank."""
-    wanted = cfg.run.device.lower()
-    if wanted == "cpu" or (wanted == "auto" and not torch.cuda.is_available()):
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise RuntimeError(f"run.device={cfg.run.device!r} but CUDA is not available here; use run.device=cpu")
-    if wanted.startswith("cuda:"):
-        return torch.device(wanted)
-    gpus = cfg.run.gpus
-    index = gpus[local_rank] if local_rank < len(gpus) else local_rank
-    return torch.device("cuda", index)
-
-
 def network_kwargs(cfg: Config, joint_set: JointSet) -> dict[str, Any]:
     """:class:`ConvNeXtPose` arguments of the configured variant for ``joint_set`` (``model.*`` keys that are
     set override the variant's values)."""
@@ -162,7 +148,7 @@ class Trainer:
     ) -> None:
         self.cfg = cfg
         self.resume = resume
-        self.device = select_device(cfg, int(os.environ.get("LOCAL_RANK", "0")))
+        self.device = dist.select_device(cfg, int(os.environ.get("LOCAL_RANK", "0")))
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         self.rank, self.local_rank, self.world_size = dist.init_distributed(self.device.type)
@@ -429,7 +415,9 @@ class Trainer:
         gt_weight = 1.0 if self.distiller is None else self.cfg.distill.gt_weight
         losses = {
             "coord": gt_weight
-            * mirror_tolerant_l1_loss(pred, target, vis, has_depth, self.flip_permutation, self.cfg.train.mirror_tolerance)
+            * mirror_tolerant_l1_loss(
+                pred, target, vis, has_depth, self.flip_permutation, self.cfg.train.mirror_tolerance
+            )
         }
         if self.distiller is not None:
             losses.update(self.distiller.losses(heatmaps, adapted, targets))

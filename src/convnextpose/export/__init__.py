@@ -6,6 +6,7 @@ with an install hint if they are missing.
 
 from __future__ import annotations
 
+from .formats import ExportResult, export_model
 from .fuse import count_batchnorms, fold_input_normalization, fuse_model, optimize_model, pad_stage_channels
 from .graph import PixelGraph, PoseGraph, soft_argmax_with_confidence
 from .onnx_export import ExportReport, compare_onnx_models, export_onnx, verify_onnx
@@ -15,6 +16,7 @@ from .torchscript_export import export_torchscript
 
 __all__ = [
     "ExportReport",
+    "ExportResult",
     "Int8Cost",
     "PixelGraph",
     "PoseGraph",
@@ -22,6 +24,7 @@ __all__ = [
     "compare_onnx_models",
     "count_batchnorms",
     "export_onnx",
+    "export_model",
     "export_onnx_int8",
     "export_tflite",
     "export_torchscript",

@@ -72,14 +72,14 @@ def process_boxes(
     return extend_boxes(clipped, aspect_ratio, scale), valid
 
 
-def box_from_joints(joints_2d: np.ndarray, margin: float = 1.2) -> np.ndarray:
+def box_from_joints(joints_img: np.ndarray, margin: float = 1.2) -> np.ndarray:
     """[x, y, w, h] px around the finite 2D joints, grown by ``margin`` about its centre.
 
     The joints stop at the wrists, ankles and head centre, so a tight box around them is a bit
     smaller than the person; 1.2 makes up for it before the usual 1.25 crop margin.
     Returns NaNs where fewer than two joints are finite.
     """
-    points = np.asarray(joints_2d, dtype=np.float64)
+    points = np.asarray(joints_img, dtype=np.float64)
     points = points[np.isfinite(points).all(axis=1)]
     if len(points) < 2:
         return np.full(4, np.nan)

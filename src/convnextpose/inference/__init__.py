@@ -3,7 +3,7 @@
 >>> from convnextpose import PoseEstimator
 >>> estimator = PoseEstimator("snapshot_24.pth.tar", flip_test=True)
 >>> people = estimator.predict("photo.jpg", boxes=[[139, 102, 222, 241]], root_depths=[11250])
->>> people[0].joints_3d          # (J, 3) mm, camera frame
+>>> people[0].joints_cam         # (J, 3) mm, camera frame
 """
 
 from __future__ import annotations

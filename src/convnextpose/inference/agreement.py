@@ -26,19 +26,19 @@ from .result import PersonPose
 PCK_THRESHOLDS = (0.05, 0.1)
 
 
-def person_size(joints_2d: np.ndarray) -> float:
+def person_size(joints_img: np.ndarray) -> float:
     """The longer side (px) of the box around the 2D joints, grown by 1.2."""
-    box = box_from_joints(joints_2d)
+    box = box_from_joints(joints_img)
     return float(max(box[2], box[3]))
 
 
 def compare_people(reference: PersonPose, other: PersonPose) -> dict[str, float]:
     """PCK@0.05 / @0.1 (fractions), mean 2D distance (person sizes) and root-relative MPJPE (mm) of one person."""
-    size = person_size(reference.joints_2d)
-    distance = np.linalg.norm(other.joints_2d - reference.joints_2d, axis=1) / size
+    size = person_size(reference.joints_img)
+    distance = np.linalg.norm(other.joints_img - reference.joints_img, axis=1) / size
     out = {f"pck@{t}": float((distance < t).mean()) for t in PCK_THRESHOLDS}
     out["mean_2d"] = float(distance.mean())
-    out["mpjpe_rel_mm"] = float(np.linalg.norm(other.joints_3d_rel - reference.joints_3d_rel, axis=1).mean())
+    out["mpjpe_rel_mm"] = float(np.linalg.norm(other.joints_rel - reference.joints_rel, axis=1).mean())
     return out
 
 

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..image import as_normalized
-from ..models.checkpoint import PRETRAINED, joint_set_for, load_model
+from ..models.checkpoint import joint_set_for, load_model, resolve_weights
 from ..models.convnextpose import ConvNeXtPose, ModelSpec
 
 logger = logging.getLogger(__name__)
@@ -42,10 +42,7 @@ def load_network(model: nn.Module | str | os.PathLike, device: str = "cpu") -> C
     if exported_format(model):
         raise ValueError(f"{model} is an exported model: use backend='{exported_format(model)}' to run it")
     if isinstance(model, (str, os.PathLike)):
-        if str(model) not in PRETRAINED and not Path(model).exists():
-            known = f"; shipped weights: {sorted(PRETRAINED)}" if PRETRAINED else ""
-            raise FileNotFoundError(f"checkpoint not found: {model}{known}")
-        return load_model(model, map_location=device)
+        return load_model(resolve_weights(model), map_location=device)
     raise TypeError(f"model must be a ConvNeXtPose module, a checkpoint path or an .onnx path, got {type(model)}")
 
 

@@ -296,14 +296,14 @@ def photo_agreement(
     for k, photo in enumerate(photos):
         box = np.asarray(boxes[k], dtype=np.float64) if boxes is not None else reference.predict(photo)[0].box
         a, b = reference.predict(photo, boxes=[box])[0], candidate.predict(photo, boxes=[box])[0]
-        px = np.linalg.norm(a.joints_2d - b.joints_2d, axis=-1)
+        px = np.linalg.norm(a.joints_img - b.joints_img, axis=-1)
         rows.append(
             (
                 np.mean(px <= threshold * max(box[2], box[3])),
                 px.mean(),
                 np.linalg.norm(a.joints_hm[:, :2] - b.joints_hm[:, :2], axis=-1).mean(),
                 np.abs(a.joints_hm[:, 2] - b.joints_hm[:, 2]).mean(),
-                np.linalg.norm(a.joints_3d_rel - b.joints_3d_rel, axis=-1).mean(),
+                np.linalg.norm(a.joints_rel - b.joints_rel, axis=-1).mean(),
             )
         )
     pck, px, cells, bins, mm = (float(v) for v in np.mean(rows, axis=0))
@@ -574,13 +574,13 @@ def plot_report(result: BenchResult, path: str | os.PathLike) -> Path:
 
 def write_report(result: BenchResult, out_dir: str | os.PathLike, name: str = "inference") -> dict[str, Path]:
     """Write ``<name>.md``, ``<name>.json`` and ``<name>.png`` under ``out_dir``."""
-    from .demo import write_json_atomic
+    from ..atomic import write_json_atomic
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "markdown": out_dir / f"{name}.md",
-        "json": write_json_atomic(out_dir / f"{name}.json", result.to_dict()),
+        "json": write_json_atomic(out_dir / f"{name}.json", result.to_dict(), indent=1, allow_nan=False),
         "plot": plot_report(result, out_dir / f"{name}.png"),
     }
     paths["markdown"].write_text(markdown_report(result), encoding="utf-8")

@@ -15,7 +15,6 @@ input with its outputs, people count, errors and timing.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -27,47 +26,13 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..atomic import write_image_atomic, write_json_atomic
 from ..data.box_file import BoxEntry, BoxesFile
 from ..image import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from .estimator import PoseEstimator
 from .result import Poses
 
 logger = logging.getLogger(__name__)
-
-
-
-def resolve_weights(checkpoint: str | os.PathLike | None) -> str | os.PathLike:
-    """The checkpoint to load: the one given, else the shipped ``xs-synthetic`` weights if registered.
-
-    Raises:
-        ValueError: nothing given and no shipped weights exist.
-    """
-    if checkpoint is not None:
-        return checkpoint
-    from ..models.checkpoint import DEFAULT_PRETRAINED, PRETRAINED
-
-    if DEFAULT_PRETRAINED in PRETRAINED:
-        return DEFAULT_PRETRAINED
-    raise ValueError(
-        "no weights given: pass --checkpoint PATH (a release snapshot_N.pth.tar, a checkpoint of this "
-        "package, or an .onnx file with --backend onnx); no shipped weights are registered in this install"
-    )
-
-
-def write_json_atomic(path: str | os.PathLike, payload: Any) -> Path:
-    """Write JSON (no NaN allowed) so that no reader ever sees half a file (:mod:`convnextpose.atomic`)."""
-    from ..atomic import write_bytes_atomic
-
-    return write_bytes_atomic(path, (json.dumps(payload, indent=1, allow_nan=False) + "\n").encode("utf-8"))
-
-
-def write_image(path: str | os.PathLike, image_rgb: np.ndarray) -> Path:
-    """Save an RGB uint8 image (format from the extension); RuntimeError if OpenCV cannot."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)):
-        raise RuntimeError(f"could not write {path}")
-    return path
 
 
 def _entries_to_arrays(entries: list[BoxEntry]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -176,7 +141,7 @@ def run_demo(
         "settings": _settings(estimator, boxes, frame, smooth),
         "results": [r.to_dict() for r in results],
     }
-    write_json_atomic(out_dir / "demo_summary.json", summary)
+    write_json_atomic(out_dir / "demo_summary.json", summary, indent=1, allow_nan=False)
     return results
 
 
@@ -230,7 +195,7 @@ def _run_image(
     stem = path.stem
     result.people = len(poses)
     result.warnings += poses.warnings
-    result.outputs["overlay"] = str(write_image(out_dir / f"{stem}_2d.jpg", poses.plot(image)))
+    result.outputs["overlay"] = str(write_image_atomic(out_dir / f"{stem}_2d.jpg", poses.plot(image)))
     if plot_3d:
         title = f"{path.name}: {len(poses)} person(s)"
         result.outputs["plot_3d"] = str(save_plot_3d(out_dir / f"{stem}_3d.png", list(poses), frame=frame, title=title,
@@ -240,7 +205,7 @@ def _run_image(
                                                          frame=frame, title=path.name))  # fmt: skip
     payload = poses.to_dict()
     payload["warnings"] = result.warnings
-    result.outputs["json"] = str(write_json_atomic(out_dir / f"{stem}.json", payload))
+    result.outputs["json"] = str(write_json_atomic(out_dir / f"{stem}.json", payload, indent=1, allow_nan=False))
     result.seconds = time.perf_counter() - started
     return result
 
@@ -341,5 +306,5 @@ def _run_video(
         result.outputs["plot_3d"] = str(save_plot_3d(out_dir / f"{path.stem}_3d.png", people, frame=frame,
                                                      title=f"{path.name} frame {index}", joint_set=estimator.joint_set))  # fmt: skip
     payload = {"source": str(path), "fps": fps, "size": [height, width], "smoothing": smooth, "frames": frames_json}
-    result.outputs["json"] = str(write_json_atomic(out_dir / f"{path.stem}.json", payload))
+    result.outputs["json"] = str(write_json_atomic(out_dir / f"{path.stem}.json", payload, indent=1, allow_nan=False))
     return result

@@ -24,17 +24,16 @@ from torch import nn
 
 from ..codec import decode, flip_back
 from ..geometry import crop_transforms, invert_affine, pixel2cam, process_boxes
-from ..image import ImageError, as_normalized, as_rgb, decode_image_bytes, read_image, warp_crops
+from ..image import ImageError, ImageInput, as_normalized, as_rgb, decode_image_bytes, read_image, warp_crops
 from ..joints import get_joint_set
 from .backends import make_backend
 from .detector import HOGPersonDetector, run_detector, whole_frame
 from .person_finder import DEFAULT_REFINE_PASSES, find_person, start_boxes
 from .result import PersonPose, Poses
 from .root_depth import DEFAULT_FOCAL, estimate_root_depth
+from .tracker import PoseTracker
 
 logger = logging.getLogger(__name__)
-
-ImageInput = str | os.PathLike | np.ndarray | bytes
 
 
 def _pair(value: float | Sequence[float] | np.ndarray, name: str) -> np.ndarray:
@@ -252,8 +251,6 @@ class PoseEstimator:
         A generator over :meth:`PoseTracker.update <convnextpose.inference.PoseTracker.update>`;
         ``tracker_args`` go to :class:`~convnextpose.inference.PoseTracker`.
         """
-        from .tracker import PoseTracker
-
         tracker = PoseTracker(self, **tracker_args)
         for frame in frames:
             yield tracker.update(frame)
@@ -413,9 +410,9 @@ class PoseEstimator:
                 PersonPose(
                     box=job.boxes[k].copy(),
                     crop_box=boxes[k].copy(),
-                    joints_2d=joints_img[k, :, :2],
-                    joints_3d=joints_cam[k],
-                    joints_3d_rel=joints_cam[k] - joints_cam[k, root],
+                    joints_img=joints_img[k, :, :2],
+                    joints_cam=joints_cam[k],
+                    joints_rel=joints_cam[k] - joints_cam[k, root],
                     confidence=confidence[k].astype(np.float64),
                     root_depth=float(job.root_depths[k]),
                     root_depth_source=job.depth_sources[k],

@@ -9,15 +9,15 @@ estimator's detector; with ``refine`` each is re-cropped around the pose network
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..atomic import write_bytes_atomic
+from ..atomic import write_json_atomic
 from ..geometry import box_from_joints
 from ..image import list_images, read_image
 from .estimator import PoseEstimator
@@ -76,7 +76,7 @@ def find_person_boxes(
             if score < min_confidence:
                 continue
             # The person as the network sees them: the box around its joints (the crop adds the usual margin).
-            box = box_from_joints(person.joints_2d) if refine else person.box
+            box = box_from_joints(person.joints_img) if refine else person.box
             if not np.isfinite(box).all():
                 box = person.box
             detections.append(
@@ -92,4 +92,17 @@ def find_person_boxes(
 
 def write_person_boxes(detections: list[dict[str, Any]], path: str | os.PathLike) -> Path:
     """Write detections as JSON, atomically."""
-    return write_bytes_atomic(path, (json.dumps(detections, indent=0) + "\n").encode("utf-8"))
+    return write_json_atomic(path, detections, indent=0)
+
+
+def box_finder(estimator: PoseEstimator) -> Callable[[np.ndarray], np.ndarray]:
+    """image (H, W, 3) uint8 RGB -> (N, 4) boxes [x, y, w, h] of the crops ``estimator`` feeds its network.
+
+    What INT8 calibration on a folder of photos needs (``export_model(..., find_people=...)``): the
+    crops it calibrates on are the ones this estimator would see.
+    """
+
+    def find_people(image: np.ndarray) -> np.ndarray:
+        return np.array([person.box for person in estimator.predict(image)], dtype=np.float64).reshape(-1, 4)
+
+    return find_people

@@ -94,7 +94,7 @@ def find_person(
             found = FoundPerson(person, names[owner], refine_pass, _mean_confidence(person))
             if best is None or found.mean_confidence > best.mean_confidence:
                 best = found
-            box = box_from_joints(person.joints_2d)
+            box = box_from_joints(person.joints_img)
             if np.isfinite(box).all() and (box[2:] > 1.0).all():
                 next_boxes.append(box)
                 next_owners.append(owner)

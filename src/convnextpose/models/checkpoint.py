@@ -110,6 +110,36 @@ def weights_path(path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+def resolve_weights(checkpoint: str | os.PathLike | None, weights_dir: str | os.PathLike | None = None) -> str:
+    """What a ``--checkpoint`` argument names: the one place the default weights are chosen.
+
+    Args:
+        checkpoint: a file (checkpoint, ``.onnx``, ``.tflite``), a name of :data:`PRETRAINED`, or None for
+            the default (:data:`DEFAULT_PRETRAINED`) when it is installed.
+        weights_dir: where shipped weights live (default: the package's ``weights/``).
+
+    Returns:
+        The path as a string, or the shipped name.
+
+    Raises:
+        ValueError: None given and the default weights are not installed (the message says what to pass).
+        FileNotFoundError: neither an existing file nor a shipped name (the message lists the names).
+    """
+    if checkpoint is None:
+        if DEFAULT_PRETRAINED in PRETRAINED:
+            folder = Path(weights_dir) if weights_dir is not None else weights_path(DEFAULT_PRETRAINED).parent
+            if (folder / PRETRAINED[DEFAULT_PRETRAINED]).is_file():
+                return DEFAULT_PRETRAINED
+        raise ValueError(
+            "no weights given: pass --checkpoint PATH (a release snapshot_N.pth.tar, a checkpoint of this package, "
+            f"or an exported .onnx/.tflite file); the default weights {DEFAULT_PRETRAINED!r} are not installed"
+        )
+    if str(checkpoint) in PRETRAINED or Path(checkpoint).is_file():
+        return str(checkpoint)
+    known = f"; shipped weights: {sorted(PRETRAINED)}" if PRETRAINED else ""
+    raise FileNotFoundError(f"checkpoint not found: {checkpoint}{known}")
+
+
 def load_state_dict_file(
     path: str | os.PathLike, map_location: str | torch.device = "cpu"
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -155,7 +185,9 @@ def _split_final_layer(
     if num_joints is not None or depth_dim is not None:
         given, name = (num_joints, "joints") if num_joints is not None else (depth_dim, "depth bins")
         if out_channels % given:
-            raise CheckpointError(f"{source}: head.final_layer has {out_channels} outputs, not divisible by {given} {name}")
+            raise CheckpointError(
+                f"{source}: head.final_layer has {out_channels} outputs, not divisible by {given} {name}"
+            )
         other = out_channels // given
         return (num_joints, other) if num_joints is not None else (other, depth_dim)
     options = [(j, d) for j in KNOWN_JOINT_SETS for d in RELEASE_UPSAMPLE_LAYERS if j * d == out_channels]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import cv2
 import numpy as np
 
-from ..atomic import atomic_open
+# The dataset writers save through the package's atomic writers (JSON compact: indent=None).
+from ..atomic import write_image_atomic as write_image  # noqa: F401
+from ..atomic import write_json_atomic as write_json_atomic
 from .body import JOINT_INDEX, BodyShape, forward_kinematics, lowest_point, sample_shape
 from .motion import Motion
 from .render import Camera, Canvas, look_at
@@ -169,20 +168,6 @@ def joints_box(joints_img: np.ndarray, width: int, height: int, margin: float = 
     x0, y0 = max(x0 - mx, 0.0), max(y0 - my, 0.0)
     x1, y1 = min(x1 + mx, width - 1.0), min(y1 + my, height - 1.0)
     return np.array([x0, y0, max(x1 - x0, 1.0), max(y1 - y0, 1.0)])
-
-
-def write_image(path: Path, image: np.ndarray, quality: int = 90) -> None:
-    """Write RGB uint8 as JPEG (or PNG by suffix), creating folders."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if path.suffix.lower() in (".jpg", ".jpeg") else []
-    if not cv2.imwrite(str(path), image[:, :, ::-1], params):
-        raise OSError(f"could not write image {path}")
-
-
-def write_json_atomic(path: Path, data: object) -> None:
-    """Write JSON through a temporary file in the same folder and rename it into place."""
-    with atomic_open(path) as handle:
-        json.dump(data, handle, separators=(",", ":"))
 
 
 def rounded(array: np.ndarray, decimals: int = 3) -> list:
