@@ -79,7 +79,7 @@ def pixel_noise_cost(fp32: Path, crops: np.ndarray, seed: int = 0) -> dict[str, 
 
     A yardstick for the INT8 figures: uint8 pixels are themselves a quantisation, one grey level apart.
     """
-    from convnextpose.export.onnx_export import make_session, run_session
+    from convnextpose.runtime import make_session, run_session
 
     rng = np.random.default_rng(seed)
     noisy = np.clip(crops.astype(np.int16) + rng.integers(-1, 2, crops.shape), 0, 255).astype(np.uint8)
@@ -94,8 +94,8 @@ def pixel_noise_cost(fp32: Path, crops: np.ndarray, seed: int = 0) -> dict[str, 
 def time_models(model: Any, models: dict[str, Path], size: tuple[int, int], batches, repeats, threads) -> list[dict]:
     """ms per call of eager PyTorch and each ONNX model on generated people, interleaved per batch size."""
     from convnextpose.export.calibration import generated_people
-    from convnextpose.export.onnx_export import make_session
     from convnextpose.inference.benchmark import _ort_runner, _torch_runner, time_interleaved
+    from convnextpose.runtime import make_session
 
     sessions = {name: make_session(path, threads=threads) for name, path in models.items()}
     rows = []

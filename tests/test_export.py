@@ -20,17 +20,12 @@ from convnextpose.export import (
     pad_stage_channels,
     quantize_onnx,
 )
-from convnextpose.export.fuse import fold_bn_before_conv
-from convnextpose.export.graph import PoseGraph, confidence_is_comparable, soft_argmax_with_confidence
-from convnextpose.export.onnx_export import (
-    compare_onnx_models,
-    make_session,
-    read_spec_metadata,
-    sample_input,
-    verify_onnx,
-)
+from convnextpose.export.onnx_export import compare_onnx_models, verify_onnx
 from convnextpose.image import as_pixels, normalize_crops
 from convnextpose.models import ConvNeXtPose, load_model
+from convnextpose.runtime import make_session, read_spec_metadata, sample_input
+from convnextpose.runtime.fuse import fold_bn_before_conv
+from convnextpose.runtime.graph import PoseGraph, confidence_is_comparable, soft_argmax_with_confidence
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ For each variant it measures parameters, MACs, and latency at batch 1 and 16 of:
 - ``torch-fused``: batch norm folded and channels-last, still eager (a step of the way);
 - ``torch-opt``: our PyTorch inference path, what :class:`PoseEstimator` runs: the fused,
   channels-last network with its convolutions run as oneDNN kernels, ReLU and residual add fused
-  in, weights packed once (:func:`~convnextpose.export.onednn.onednn_model`);
+  in, weights packed once (:func:`~convnextpose.runtime.onednn_model`);
 - ``ort-fp32`` / ``ort-int8``: ONNX Runtime on the exported FP32 model and on the INT8 model as
   ``convnextpose export --format onnx-int8`` writes it (:func:`~convnextpose.export.export_onnx_int8`:
   uint8 pixel input, stage widths padded to multiples of 16).
@@ -39,8 +39,8 @@ import numpy as np
 import torch
 
 from ..export.calibration import calibration_crops, generated_calibration_images
-from ..export.onnx_export import input_feed
 from ..image import as_normalized
+from ..runtime.onnx_session import input_feed, make_session
 
 logger = logging.getLogger(__name__)
 
@@ -185,10 +185,10 @@ def build_runtimes(
     variant: str, workdir: Path, threads: int, runtimes: Sequence[str], result: BenchResult
 ) -> tuple[dict[str, Callable[[np.ndarray], Callable[[], Any]]], tuple[int, int]]:
     """For each runtime, a factory ``batch -> zero-argument callable`` running one forward pass; and the input size."""
-    from ..export import export_onnx, optimize_model
-    from ..export.graph import PoseGraph
+    from ..export import export_onnx
     from ..models import build_model
     from ..models.profile import count_macs, count_parameters
+    from ..runtime import PoseGraph, optimize_model, optimized_network
 
     torch.manual_seed(0)
     model = build_model(variant).eval()
@@ -203,13 +203,9 @@ def build_runtimes(
     if "torch-fused" in runtimes:
         factories["torch-fused"] = lambda b: _torch_runner(fast, b, channels_last=True)
     if "torch-opt" in runtimes:
-        from .backends import optimized_network
-
         opt = PoseGraph(optimized_network(model), with_confidence=False).eval()  # what TorchBackend runs
         factories["torch-opt"] = lambda b: _torch_runner(opt, b, channels_last=True)
     if "ort-fp32" in runtimes or "ort-int8" in runtimes:
-        from ..export.onnx_export import make_session
-
         fp32 = workdir / f"{variant}.onnx"
         export_onnx(model, fp32, with_confidence=False, verify=False)
         if "ort-fp32" in runtimes:

@@ -51,6 +51,12 @@ def soft_argmax_with_confidence(
     return torch.cat((x, y, z), dim=2), confidence
 
 
+def sample_input(model: nn.Module, batch_size: int = 2, seed: int = 0) -> torch.Tensor:
+    """A reproducible (B, 3, H, W) float32 input in the range of normalised crops, for tracing and checks."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(batch_size, 3, *model.spec.input_size, generator=generator).clamp_(-2.1, 2.6)
+
+
 def confidence_is_comparable(coords: Any, tolerance: float = 1e-3) -> np.ndarray:
     """(B, J) True where a joint's confidence does not hinge on float rounding.
 
@@ -93,7 +99,7 @@ class PixelGraph(nn.Module):
     """A :class:`PoseGraph` fed RGB pixels: uint8 (B, H, W, 3) -> joints_hm (B, J, 3) [, confidence (B, J)].
 
     The wrapped graph's network must take pixel values, i.e. have the input normalisation folded
-    into its stem (:func:`~convnextpose.export.fuse.fold_input_normalization`); this module only
+    into its stem (:func:`~convnextpose.runtime.fuse.fold_input_normalization`); this module only
     reorders the axes and converts to float, so an app can hand the model its crop as it is.
     """
 
