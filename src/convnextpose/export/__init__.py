@@ -7,9 +7,11 @@ with an install hint if they are missing.
 
 from __future__ import annotations
 
+from ..models.soft_argmax import soft_argmax_with_confidence
+
 # The graph rewrites and runners live in convnextpose.runtime; these names stay here as 0.1 had them.
 from ..runtime.fuse import count_batchnorms, fold_input_normalization, fuse_model, optimize_model, pad_stage_channels
-from ..runtime.graph import PixelGraph, PoseGraph, soft_argmax_with_confidence
+from ..runtime.graph import PixelGraph, PoseGraph
 from ..runtime.tflite_runner import TFLiteRunner
 from .formats import ExportResult, export_model
 from .onnx_export import ExportReport, compare_onnx_models, export_onnx, verify_onnx

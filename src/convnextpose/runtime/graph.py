@@ -1,9 +1,7 @@
-"""The inference graph: crops -> (joints_hm, confidence) with one softmax shared by both outputs.
+"""The inference graph: crops -> (joints_hm, confidence), as the PyTorch path runs it and the files hold it.
 
-``ConvNeXtPose.forward_with_confidence`` computes the soft-argmax and the confidence separately
-(two softmaxes over each joint's 32x32x32 volume, three passes for the marginals). Here both come
-from one softmax and one (B, J, H, W) marginal; the numbers are the same function (tested), and
-the ONNX graph and the PyTorch inference path both use this module.
+The soft-argmax and the confidence are :func:`convnextpose.models.soft_argmax.soft_argmax_with_confidence`
+(one softmax for both outputs), the function ``ConvNeXtPose.forward_with_confidence`` computes.
 """
 
 from __future__ import annotations
@@ -12,43 +10,9 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-# Half-width, in heatmap cells, of the window around the 2D peak whose mass is the confidence
-# (the same window as convnextpose.models.soft_argmax.heatmap_confidence).
-CONFIDENCE_RADIUS = 1.5
-
-
-def soft_argmax_with_confidence(
-    heatmaps: torch.Tensor, num_joints: int, depth_dim: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """3D soft-argmax and per-joint confidence from one softmax.
-
-    Args:
-        heatmaps: (B, J*D, H, W) logits, channel ``j * D + d``.
-
-    Returns:
-        joints_hm (B, J, 3) in heatmap units (x, y cells, z bins) and confidence (B, J) in [0, 1]:
-        the probability mass within 1.5 cells of the 2D expectation.
-    """
-    # -1 for the batch axis (not heatmaps.shape[0]): the exported graph then needs no Shape of the
-    # heatmaps, which in an INT8 model would dequantise the whole (B, J*D, H, W) tensor only to read it.
-    height, width = int(heatmaps.shape[2]), int(heatmaps.shape[3])
-    probs = F.softmax(heatmaps.reshape(-1, num_joints, depth_dim * height * width), dim=2)
-    probs = probs.reshape(-1, num_joints, depth_dim, height * width)
-    plane = probs.sum(dim=2).reshape(-1, num_joints, height, width)  # (B, J, H, W)
-    marginal_z = probs.sum(dim=3)  # (B, J, D)
-    xs = torch.arange(width, dtype=probs.dtype, device=probs.device)
-    ys = torch.arange(height, dtype=probs.dtype, device=probs.device)
-    zs = torch.arange(depth_dim, dtype=probs.dtype, device=probs.device)
-    x = (plane.sum(dim=2) * xs).sum(dim=2, keepdim=True)
-    y = (plane.sum(dim=3) * ys).sum(dim=2, keepdim=True)
-    z = (marginal_z * zs).sum(dim=2, keepdim=True)
-    near_x = ((xs.view(1, 1, 1, width) - x.unsqueeze(-1)).abs() <= CONFIDENCE_RADIUS).to(probs.dtype)
-    near_y = ((ys.view(1, 1, height, 1) - y.unsqueeze(-1)).abs() <= CONFIDENCE_RADIUS).to(probs.dtype)
-    confidence = (plane * near_x * near_y).sum(dim=(2, 3)).clamp(0.0, 1.0)
-    return torch.cat((x, y, z), dim=2), confidence
+from ..models.soft_argmax import CONFIDENCE_RADIUS, soft_argmax_with_confidence
 
 
 def sample_input(model: nn.Module, batch_size: int = 2, seed: int = 0) -> torch.Tensor:
