@@ -16,8 +16,6 @@ PACKAGE_DIR = Path(convnextpose.__file__).resolve().parent
 # Layers that must not import each other: `runtime` runs models and sits below both `inference`
 # (which uses it) and `export` (which writes model files and checks them with it).
 FORBIDDEN = {("inference", "export"), ("export", "inference"), ("runtime", "inference"), ("runtime", "export")}
-# Known exception until the speed benchmark leaves `inference` (issue 17, third step): it exports models to time.
-ALLOWED = {("convnextpose.inference.benchmark", "export")}
 
 
 def module_name(path: Path) -> str:
@@ -130,11 +128,9 @@ def test_inference_and_export_meet_only_in_runtime():
         (source, target)
         for source, targets in graph.items()
         for target in targets
-        if (layer(source), layer(target)) in FORBIDDEN and (source, layer(target)) not in ALLOWED
+        if (layer(source), layer(target)) in FORBIDDEN
     )
     assert crossing == []
-    used = {(s, layer(t)) for s, targets in graph.items() for t in targets}
-    assert ALLOWED <= used, f"{sorted(ALLOWED - used)} no longer imported: delete the ALLOWED entry"
     assert {"convnextpose.runtime.onnx_session", "convnextpose.runtime.tflite_runner"} <= {
         t for t in graph["convnextpose.inference.backends"]
     }
