@@ -108,8 +108,8 @@ class OnnxBackend:
             if not path.is_file():
                 raise FileNotFoundError(f"ONNX model not found: {path}")
         else:
-            network = copy.deepcopy(load_network(model, "cpu")).cpu().eval()
-            source = onnx_model(fuse_model(network), sample_input(network)).SerializeToString()
+            network = load_network(model, "cpu")
+            source = onnx_model(fuse_model(network).cpu(), sample_input(network)).SerializeToString()
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.startswith("cuda") else None
         self.session = make_session(source, threads=threads, providers=providers)
         self.path = path
