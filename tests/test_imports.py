@@ -16,6 +16,8 @@ PACKAGE_DIR = Path(convnextpose.__file__).resolve().parent
 # Layers that must not import each other: `runtime` runs models and sits below both `inference`
 # (which uses it) and `export` (which writes model files and checks them with it).
 FORBIDDEN = {("inference", "export"), ("export", "inference"), ("runtime", "inference"), ("runtime", "export")}
+# What `runtime` builds on: the network and the crops' pixel conversions (convnextpose.image).
+BELOW_RUNTIME = {"runtime", "models", "image"}
 
 
 def module_name(path: Path) -> str:
@@ -131,9 +133,16 @@ def test_inference_and_export_meet_only_in_runtime():
         if (layer(source), layer(target)) in FORBIDDEN
     )
     assert crossing == []
-    assert {"convnextpose.runtime.onnx_session", "convnextpose.runtime.tflite_runner"} <= {
-        t for t in graph["convnextpose.inference.backends"]
-    }
+    assert {"convnextpose.runtime.onnx_session", "convnextpose.runtime.tflite_runner"} <= graph[
+        "convnextpose.inference.backends"
+    ]
+
+
+def test_runtime_builds_only_on_the_network_and_the_image_helpers():
+    graph = import_graph()
+    runtime_imports = {t for s, targets in graph.items() if layer(s) == "runtime" for t in targets}
+    assert "convnextpose.models.soft_argmax" in runtime_imports
+    assert sorted(t for t in runtime_imports if layer(t) not in BELOW_RUNTIME) == []
 
 
 def test_no_test_module_imports_another():

@@ -1,15 +1,14 @@
 """Export: ONNX (FP32 and INT8), TorchScript and TFLite files, each checked against PyTorch.
 
 The graph rewrites (fused batch norm, ...) and the runtimes that run the files are in
-:mod:`convnextpose.runtime`. The exporters import their optional dependencies (onnx, onnxruntime, litert-torch) when called,
-with an install hint if they are missing.
+:mod:`convnextpose.runtime` (their names are also importable from here, as in 0.1). The exporters
+import their optional dependencies (onnx, onnxruntime, litert-torch) when called, with an install
+hint if they are missing.
 """
 
 from __future__ import annotations
 
 from ..models.soft_argmax import soft_argmax_with_confidence
-
-# The graph rewrites and runners live in convnextpose.runtime; these names stay here as 0.1 had them.
 from ..runtime.fuse import count_batchnorms, fold_input_normalization, fuse_model, optimize_model, pad_stage_channels
 from ..runtime.graph import PixelGraph, PoseGraph
 from ..runtime.tflite_runner import TFLiteRunner
