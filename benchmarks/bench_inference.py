@@ -78,7 +78,7 @@ def evaluate_detector(upscale: float = 1.0) -> tuple[str, dict]:
 
 
 def main(argv: list[str]) -> int:
-    from convnextpose.inference.benchmark import RUNTIMES, markdown_report, run_benchmark, write_report
+    from convnextpose.bench import RUNTIMES, markdown_report, run_benchmark, write_report
     from convnextpose.models.checkpoint import PRETRAINED
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks inference")

@@ -9,7 +9,7 @@ the shared single-person photos (PCK@0.05 of the INT8 joints against the FP32 jo
 tests/assets/shared_photo_labels.json; 2D, depth and root-relative 3D shift) and, with
 ``--real-photos``, on the people the FP32 estimator finds in a folder of photos; then ms per call at
 batch 1 and 16 of the eager network, ONNX Runtime FP32 and INT8, timed interleaved
-(:func:`convnextpose.inference.benchmark.time_interleaved`) with the spread over rounds.
+(:func:`convnextpose.bench.time_interleaved`) with the spread over rounds.
 
 ``--steps`` adds the held-out cost of each step from the earlier INT8 recipe to the current one,
 ``--layers`` the per-layer comparison (:mod:`convnextpose.export.int8_errors`). Writes
@@ -79,7 +79,7 @@ def pixel_noise_cost(fp32: Path, crops: np.ndarray, seed: int = 0) -> dict[str, 
 
     A yardstick for the INT8 figures: uint8 pixels are themselves a quantisation, one grey level apart.
     """
-    from convnextpose.export.onnx_export import make_session, run_session
+    from convnextpose.runtime import make_session, run_session
 
     rng = np.random.default_rng(seed)
     noisy = np.clip(crops.astype(np.int16) + rng.integers(-1, 2, crops.shape), 0, 255).astype(np.uint8)
@@ -93,16 +93,16 @@ def pixel_noise_cost(fp32: Path, crops: np.ndarray, seed: int = 0) -> dict[str, 
 
 def time_models(model: Any, models: dict[str, Path], size: tuple[int, int], batches, repeats, threads) -> list[dict]:
     """ms per call of eager PyTorch and each ONNX model on generated people, interleaved per batch size."""
+    from convnextpose.bench import ort_runner, time_interleaved, torch_runner
     from convnextpose.export.calibration import generated_people
-    from convnextpose.export.onnx_export import make_session
-    from convnextpose.inference.benchmark import _ort_runner, _torch_runner, time_interleaved
+    from convnextpose.runtime import make_session
 
     sessions = {name: make_session(path, threads=threads) for name, path in models.items()}
     rows = []
     for batch in batches:
         data = generated_people(batch, size, seed=2)
-        runners = {"eager": _torch_runner(model, data, channels_last=False)}
-        runners.update({name: _ort_runner(session, data) for name, session in sessions.items()})
+        runners = {"eager": torch_runner(model, data, channels_last=False)}
+        runners.update({name: ort_runner(session, data) for name, session in sessions.items()})
         block = 3 if batch == 1 else 2
         calls = repeats if batch == 1 else max(6, repeats // 4)
         samples = time_interleaved(runners, calls, block=block)
@@ -240,10 +240,10 @@ def markdown(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
 
 def main(argv: list[str]) -> int:
     from convnextpose.atomic import write_bytes_atomic
+    from convnextpose.bench import int8_accuracy, machine_info, steady_allocator
     from convnextpose.export import export_onnx_int8
     from convnextpose.export.calibration import generated_people
     from convnextpose.export.onnx_int8 import int8_cost
-    from convnextpose.inference.benchmark import int8_accuracy, machine_info, steady_allocator
     from convnextpose.models import load_model
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks int8")

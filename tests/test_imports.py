@@ -13,11 +13,11 @@ import convnextpose
 
 PACKAGE_DIR = Path(convnextpose.__file__).resolve().parent
 
-# Inference should run without the exporters. Known exception, the one this list allows: the second
-# pass of issue 17 moves the fused/oneDNN PyTorch path, the ONNX Runtime sessions and the TFLite
-# runner out of `export` into a `runtime` layer below both (and the speed benchmark out of
-# `inference`); then `inference` no longer imports `export` and the entry must be deleted here.
-ALLOWED = {("inference", "export")}
+# Layers that must not import each other: `runtime` runs models and sits below both `inference`
+# (which uses it) and `export` (which writes model files and checks them with it).
+FORBIDDEN = {("inference", "export"), ("export", "inference"), ("runtime", "inference"), ("runtime", "export")}
+# What `runtime` builds on: the network and the crops' pixel conversions (convnextpose.image).
+BELOW_RUNTIME = {"runtime", "models", "image"}
 
 
 def module_name(path: Path) -> str:
@@ -124,14 +124,25 @@ def test_the_library_never_imports_the_cli():
     assert upward == []
 
 
-def test_inference_does_not_import_export():
+def test_inference_and_export_meet_only_in_runtime():
     graph = import_graph()
-    pairs = {(layer(s), layer(t)) for s, targets in graph.items() for t in targets}
-    if ("inference", "export") in ALLOWED:
-        assert ("inference", "export") in pairs, "inference no longer imports export: delete the ALLOWED entry"
-    else:
-        assert ("inference", "export") not in pairs
-    assert ("export", "inference") not in pairs
+    crossing = sorted(
+        (source, target)
+        for source, targets in graph.items()
+        for target in targets
+        if (layer(source), layer(target)) in FORBIDDEN
+    )
+    assert crossing == []
+    assert {"convnextpose.runtime.onnx_session", "convnextpose.runtime.tflite_runner"} <= graph[
+        "convnextpose.inference.backends"
+    ]
+
+
+def test_runtime_builds_only_on_the_network_and_the_image_helpers():
+    graph = import_graph()
+    runtime_imports = {t for s, targets in graph.items() if layer(s) == "runtime" for t in targets}
+    assert "convnextpose.models.soft_argmax" in runtime_imports
+    assert sorted(t for t in runtime_imports if layer(t) not in BELOW_RUNTIME) == []
 
 
 def test_no_test_module_imports_another():

@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..inference.benchmark import RUNTIMES, markdown_report, run_benchmark, write_report
+    from ..bench import RUNTIMES, markdown_report, run_benchmark, write_report
 
     result = run_benchmark(
         variants=args.variants,

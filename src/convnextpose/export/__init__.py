@@ -1,17 +1,21 @@
-"""Export and inference-speed rewrites: fused batch norm, ONNX (FP32 and INT8), TorchScript, TFLite.
+"""Export: ONNX (FP32 and INT8), TorchScript and TFLite files, each checked against PyTorch.
 
-The exporters import their optional dependencies (onnx, onnxruntime, litert-torch) when called,
-with an install hint if they are missing.
+The graph rewrites (fused batch norm, ...) and the runtimes that run the files are in
+:mod:`convnextpose.runtime` (their names are also importable from here, as in 0.1). The exporters
+import their optional dependencies (onnx, onnxruntime, litert-torch) when called, with an install
+hint if they are missing.
 """
 
 from __future__ import annotations
 
+from ..models.soft_argmax import soft_argmax_with_confidence
+from ..runtime.fuse import count_batchnorms, fold_input_normalization, fuse_model, optimize_model, pad_stage_channels
+from ..runtime.graph import PixelGraph, PoseGraph
+from ..runtime.tflite_runner import TFLiteRunner
 from .formats import ExportResult, export_model
-from .fuse import count_batchnorms, fold_input_normalization, fuse_model, optimize_model, pad_stage_channels
-from .graph import PixelGraph, PoseGraph, soft_argmax_with_confidence
 from .onnx_export import ExportReport, compare_onnx_models, export_onnx, verify_onnx
 from .onnx_int8 import Int8Cost, export_onnx_int8, int8_cost, quantize_onnx
-from .tflite_export import TFLiteRunner, export_tflite
+from .tflite_export import export_tflite
 from .torchscript_export import export_torchscript
 
 __all__ = [

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ..image import as_normalized
-from .fuse import fuse_model
+from ..runtime.fuse import fuse_model
 
 #: Largest gain given to a channel (near-dead and padding channels would otherwise get huge ones).
 MAX_GAIN = 64.0
@@ -122,7 +122,7 @@ def apply_stream_gains(model: nn.Module, gains: Sequence[torch.Tensor]) -> None:
         downsample = backbone.downsample_layers[stage]
         writer = downsample[0] if stage == 0 else downsample[1]
         if any(isinstance(m, nn.BatchNorm2d) for m in downsample):
-            raise ValueError("fuse the model first (export.fuse_model): a downsampling batch norm is left")
+            raise ValueError("fuse the model first (runtime.fuse_model): a downsampling batch norm is left")
         _scale_outputs(writer, g)
         for block in backbone.stages[stage]:
             _divide_inputs(block.dwconv, g)

@@ -122,7 +122,8 @@ def export_model(
             without ``find_people``, or fewer than 2 people found in it.
     """
     from ..image import as_normalized
-    from .onnx_export import export_onnx, sample_input
+    from ..runtime.graph import sample_input
+    from .onnx_export import export_onnx
     from .tflite_export import export_tflite
     from .torchscript_export import export_torchscript
 

@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..runtime.onnx_session import input_feed, make_session, read_spec_metadata
+from ..runtime.optional import require
 from .layer_names import KINDS, PARTS, LayerName, layer_of
-from .onnx_export import input_feed, make_session, read_spec_metadata, require
 from .onnx_int8 import Int8Cost, int8_cost, quantize_onnx
 
 

@@ -1,22 +1,16 @@
 """ONNX export with an onnxruntime parity check (INT8 quantisation: :mod:`.onnx_int8`).
 
-The exported graph takes ``images`` (B, 3, H, W) float32 (normalised RGB crops) or, exported with
-``input_format="pixels"``, ``pixels`` (B, H, W, 3) uint8 RGB crops, and returns ``joints_hm``
-(B, J, 3) in heatmap units and, by default, ``confidence`` (B, J). Cropping and camera-dependent
-decoding stay outside the graph (see :class:`~convnextpose.inference.PoseEstimator`).
-The model's :class:`~convnextpose.models.ModelSpec` is stored in the file's metadata under
-``convnextpose.spec``, so an ``.onnx`` file is self-describing.
+The graph (inputs, outputs, the model spec in the metadata) is built by
+:func:`convnextpose.runtime.onnx_graph.onnx_model`; here it is written to a file and checked
+against PyTorch with :mod:`convnextpose.runtime.onnx_session`.
 """
 
 from __future__ import annotations
 
 import copy
-import io
-import json
 import logging
 import os
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,27 +20,14 @@ import torch
 from torch import nn
 
 from ..atomic import write_bytes_atomic
-from ..image import as_normalized, as_pixels
+from ..image import as_normalized
 from ..models.convnextpose import ConvNeXtPose
-from .graph import PoseGraph, confidence_is_comparable
+from ..runtime.fuse import fuse_model, pad_stage_channels
+from ..runtime.graph import confidence_is_comparable, sample_input
+from ..runtime.onnx_graph import onnx_model
+from ..runtime.onnx_session import input_feed, make_session, run_session
 
 logger = logging.getLogger(__name__)
-
-SPEC_METADATA_KEY = "convnextpose.spec"
-INPUT_NAME = "images"
-PIXELS_INPUT_NAME = "pixels"
-INPUT_FORMATS = ("normalized", "pixels")
-OUTPUT_NAMES = ("joints_hm", "confidence")
-
-
-def require(module: str, extra: str = "onnx") -> Any:
-    """Import an optional dependency or raise ImportError with the install hint."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ImportError(f"{module} is needed for this; install it with: pip install convnextpose[{extra}]") from exc
 
 
 @dataclass
@@ -84,36 +65,6 @@ def _unwrap(model: nn.Module) -> ConvNeXtPose:
     return model
 
 
-def sample_input(model: ConvNeXtPose, batch_size: int = 2, seed: int = 0) -> torch.Tensor:
-    """A reproducible (B, 3, H, W) float32 input in the range of normalised crops."""
-    generator = torch.Generator().manual_seed(seed)
-    return torch.randn(batch_size, 3, *model.spec.input_size, generator=generator).clamp_(-2.1, 2.6)
-
-
-def takes_pixels(session: Any) -> bool:
-    """Whether an onnxruntime session's model takes uint8 pixels (else normalised float crops)."""
-    return session.get_inputs()[0].type == "tensor(uint8)"
-
-
-def input_feed(session: Any, batch: Any) -> dict[str, np.ndarray]:
-    """``session.run``'s input dict for a batch in either format, converted to what the model takes."""
-    value = as_pixels(batch) if takes_pixels(session) else as_normalized(batch)
-    return {session.get_inputs()[0].name: value}
-
-
-def run_session(session: Any, batch: Any) -> list[np.ndarray]:
-    """All outputs of an onnxruntime session on a batch in either format.
-
-    A model exported with a fixed batch size of 1 is run one crop at a time.
-    """
-    batch = np.asarray(batch)
-    fixed = session.get_inputs()[0].shape[0]
-    if isinstance(fixed, int) and fixed != len(batch):
-        parts = [session.run(None, input_feed(session, batch[i : i + 1])) for i in range(len(batch))]
-        return [np.concatenate([part[k] for part in parts]) for k in range(len(parts[0]))]
-    return session.run(None, input_feed(session, batch))
-
-
 def export_onnx(
     model: nn.Module,
     path: str | os.PathLike,
@@ -137,7 +88,7 @@ def export_onnx(
         opset: ONNX opset.
         dynamic_batch: make the batch axis dynamic (else fixed to the example's batch size).
         with_confidence: add the ``confidence`` (B, J) output.
-        fuse: fold batch norms first (:func:`~convnextpose.export.fuse_model`); onnxruntime
+        fuse: fold batch norms first (:func:`~convnextpose.runtime.fuse_model`); onnxruntime
             would fold most of them itself, this makes the file smaller and the graph simpler.
         verify: run onnxruntime on ``example_input`` and compare with PyTorch (unfused model).
         atol, rtol: tolerance of the check; a larger difference raises RuntimeError.
@@ -149,7 +100,7 @@ def export_onnx(
             (B, H, W, 3) uint8 RGB crops, the normalisation folded into the stem convolution
             (exact; what an app has at hand, and the INT8 model then needs no input quantisation).
         pad_channels: pad backbone stage widths with zero channels to a multiple of this
-            (:func:`~convnextpose.export.fuse.pad_stage_channels`; same function). 16 lets
+            (:func:`~convnextpose.runtime.fuse.pad_stage_channels`; same function). 16 lets
             onnxruntime's INT8 depthwise kernels take their fast path on XS; no use for FP32.
 
     Returns:
@@ -159,84 +110,22 @@ def export_onnx(
         ImportError: onnx / onnxruntime missing (with the install hint).
         RuntimeError: the exported model disagrees with PyTorch beyond the tolerance.
     """
-    onnx = require("onnx")
-    from .fuse import fold_input_normalization, fuse_model, pad_stage_channels
-    from .graph import PixelGraph
-
-    if input_format not in INPUT_FORMATS:
-        raise ValueError(f"input_format must be one of {INPUT_FORMATS}, got {input_format!r}")
     started = time.perf_counter()
     reference_model = copy.deepcopy(_unwrap(model)).cpu().eval()
     export_model = fuse_model(reference_model) if fuse else reference_model
     if pad_channels:
         export_model = pad_stage_channels(export_model, int(pad_channels))
     example = sample_input(reference_model) if example_input is None else example_input
-    if input_format == "pixels":
-        graph = PixelGraph(PoseGraph(fold_input_normalization(export_model), with_confidence)).eval()
-        example = torch.from_numpy(as_pixels(np.asarray(example)))
-        input_name = PIXELS_INPUT_NAME
-    else:
-        graph = PoseGraph(export_model, with_confidence).eval()
-        example = torch.from_numpy(as_normalized(np.asarray(example)))
-        input_name = INPUT_NAME
-    output_names = list(OUTPUT_NAMES if with_confidence else OUTPUT_NAMES[:1])
-    buffer = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # tracer and deprecation notices; the parity check below is what counts
-        if dynamo:
-            dims = ({0: torch.export.Dim("batch", min=1, max=1024)},) if dynamic_batch else None
-            program = torch.onnx.export(
-                graph, (example,), None, input_names=[input_name], output_names=output_names,
-                opset_version=opset, dynamo=True, dynamic_shapes=dims, verbose=False,
-            )  # fmt: skip
-            proto = program.model_proto
-        else:
-            axes = {name: {0: "batch"} for name in [input_name, *output_names]} if dynamic_batch else None
-            torch.onnx.export(
-                graph, (example,), buffer, input_names=[input_name], output_names=output_names,
-                opset_version=opset, dynamo=False, dynamic_axes=axes, do_constant_folding=True,
-            )  # fmt: skip
-            proto = onnx.load_from_string(buffer.getvalue())
-    set_spec_metadata(proto, reference_model.spec.to_dict())
-    onnx.checker.check_model(proto)
+    proto = onnx_model(
+        export_model, example, input_format, with_confidence, dynamic_batch, opset, dynamo,
+        spec=reference_model.spec.to_dict(),
+    )  # fmt: skip
     path = write_bytes_atomic(path, proto.SerializeToString())
     report = ExportReport(path, "onnx", time.perf_counter() - started, path.stat().st_size)
     if verify:
         _check_against_torch(report, reference_model, example, with_confidence, atol, rtol)
     logger.debug(report.summary())
     return report
-
-
-def set_spec_metadata(proto: Any, spec: dict[str, Any]) -> None:
-    """Store the model spec as JSON in the ONNX model's metadata (replacing an older entry)."""
-    for entry in list(proto.metadata_props):
-        if entry.key == SPEC_METADATA_KEY:
-            proto.metadata_props.remove(entry)
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = SPEC_METADATA_KEY, json.dumps(spec)
-
-
-def read_spec_metadata(session_or_path: Any) -> dict[str, Any] | None:
-    """The model spec stored by :func:`export_onnx`, from an onnxruntime session or a file; None if absent."""
-    if isinstance(session_or_path, (str, os.PathLike)):
-        onnx = require("onnx")
-        proto = onnx.load(str(session_or_path), load_external_data=False)
-        values = {p.key: p.value for p in proto.metadata_props}
-    else:
-        values = session_or_path.get_modelmeta().custom_metadata_map
-    text = values.get(SPEC_METADATA_KEY)
-    return json.loads(text) if text else None
-
-
-def make_session(path: str | os.PathLike, threads: int | None = None, providers: list[str] | None = None) -> Any:
-    """An onnxruntime InferenceSession with full graph optimisation (and ``threads`` intra-op threads)."""
-    ort = require("onnxruntime")
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        options.intra_op_num_threads = int(threads)
-        options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), options, providers=providers or ["CPUExecutionProvider"])
 
 
 def verify_onnx(

@@ -37,17 +37,12 @@ from torch import nn
 from ..atomic import write_bytes_atomic
 from ..codec import DEFAULT_DEPTH_RANGE_MM
 from ..image import as_normalized, as_pixels
+from ..runtime.graph import sample_input
+from ..runtime.onnx_graph import set_spec_metadata
+from ..runtime.onnx_session import read_spec_metadata
+from ..runtime.optional import require
 from .layer_names import select_nodes
-from .onnx_export import (
-    ExportReport,
-    _unwrap,
-    compare_onnx_models,
-    export_onnx,
-    read_spec_metadata,
-    require,
-    sample_input,
-    set_spec_metadata,
-)
+from .onnx_export import ExportReport, _unwrap, compare_onnx_models, export_onnx
 from .quantized_tail import drop_unused_tensors, rewrite_soft_argmax
 
 logger = logging.getLogger(__name__)
@@ -328,9 +323,9 @@ def export_onnx_int8(
         The INT8 model's :class:`ExportReport`; ``details["held_out"]`` is the :class:`Int8Cost`
         as a dict, ``details["warnings"]`` the lines of :meth:`Int8Cost.warnings` (also logged).
     """
+    from ..runtime.fuse import fuse_model, pad_stage_channels
     from .calibration import generated_people
     from .equalize import equalize_streams
-    from .fuse import fuse_model, pad_stage_channels
 
     network = _unwrap(model)
     size = network.spec.input_size

@@ -14,9 +14,9 @@ import torch
 from torch import nn
 
 from ..atomic import write_bytes_atomic
-from .fuse import fuse_model
-from .graph import PoseGraph, confidence_is_comparable
-from .onnx_export import ExportReport, _unwrap, sample_input
+from ..runtime.fuse import fuse_model
+from ..runtime.graph import PoseGraph, confidence_is_comparable, sample_input
+from .onnx_export import ExportReport, _unwrap
 
 
 def export_torchscript(

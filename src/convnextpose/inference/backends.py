@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,13 @@ from torch import nn
 from ..image import as_normalized
 from ..models.checkpoint import joint_set_for, load_model, resolve_weights
 from ..models.convnextpose import ConvNeXtPose, ModelSpec
+from ..runtime.fuse import fuse_model
+from ..runtime.graph import PoseGraph, sample_input
+from ..runtime.onednn import optimized_network
+from ..runtime.onnx_graph import onnx_model
+from ..runtime.onnx_session import make_session, read_spec_metadata, run_session, takes_pixels
+from ..runtime.optional import require
+from ..runtime.tflite_runner import TFLiteRunner, read_spec_sidecar
 
 logger = logging.getLogger(__name__)
 
@@ -46,28 +52,13 @@ def load_network(model: nn.Module | str | os.PathLike, device: str = "cpu") -> C
     raise TypeError(f"model must be a ConvNeXtPose module, a checkpoint path or an .onnx path, got {type(model)}")
 
 
-def optimized_network(network: nn.Module, device: str | torch.device = "cpu") -> nn.Module:
-    """A copy of ``network`` on the optimised inference path, for inputs in channels-last format.
-
-    On CPU with oneDNN: batch norms folded and convolutions run as oneDNN fused kernels
-    (:func:`~convnextpose.export.onednn.onednn_model`); elsewhere batch norms folded, channels-last
-    (:func:`~convnextpose.export.fuse.optimize_model`). The benchmark times exactly this.
-    """
-    from ..export.fuse import optimize_model
-    from ..export.onednn import onednn_available, onednn_model
-
-    if torch.device(device).type == "cpu" and onednn_available():
-        return onednn_model(network)
-    return optimize_model(network)
-
-
 class TorchBackend:
     """PyTorch inference, by default on the optimised path.
 
     The optimised path folds batch norms into the convolutions, runs channels-last and shares one
-    softmax between coordinates and confidence (:class:`~convnextpose.export.PoseGraph`); on CPU
+    softmax between coordinates and confidence (:class:`~convnextpose.runtime.PoseGraph`); on CPU
     its convolutions run as oneDNN kernels with the ReLUs and residual additions fused in and the
-    weights packed once (:func:`~convnextpose.export.onednn.onednn_model`). Outputs match the plain
+    weights packed once (:func:`~convnextpose.runtime.onednn_model`). Outputs match the plain
     network to ~1e-4 heatmap units (float32 rounding of the softmax).
 
     Args:
@@ -80,14 +71,12 @@ class TorchBackend:
     takes_pixels = False
 
     def __init__(self, model: nn.Module | str | os.PathLike, device: str = "cpu", optimize: bool = True) -> None:
-        from ..export.graph import PoseGraph
-
         network = load_network(model, device)
         self.spec: ModelSpec = network.spec
         self.device = torch.device(device)
         self.channels_last = bool(optimize)
         network = optimized_network(network, self.device) if optimize else copy.deepcopy(network).eval()
-        # One softmax for both outputs (export.graph); same numbers as forward_with_confidence.
+        # One softmax for both outputs (runtime.graph); same numbers as forward_with_confidence.
         self.model = PoseGraph(network.to(self.device)).eval()
 
     @torch.inference_mode()
@@ -103,7 +92,8 @@ class OnnxBackend:
     """ONNX Runtime inference of a file written by :func:`convnextpose.export.export_onnx`.
 
     Args:
-        model: an ``.onnx`` path; or a ConvNeXtPose module / checkpoint, exported to a temporary file.
+        model: an ``.onnx`` path; or a ConvNeXtPose module / checkpoint, converted in memory
+            (:func:`~convnextpose.runtime.onnx_model`, batch norms folded; ``path`` is then None).
         device: ``"cpu"`` or ``"cuda"`` (needs onnxruntime-gpu).
         threads: intra-op threads (default: onnxruntime's choice).
     """
@@ -111,21 +101,17 @@ class OnnxBackend:
     name = "onnx"
 
     def __init__(self, model: Any, device: str = "cpu", threads: int | None = None) -> None:
-        from ..export.onnx_export import export_onnx, make_session, read_spec_metadata, require, takes_pixels
-
         require("onnxruntime")
-        self._tmpdir = None
+        path: Path | None = None
         if exported_format(model) == "onnx":
-            path = Path(model)
+            path = source = Path(model)
             if not path.is_file():
                 raise FileNotFoundError(f"ONNX model not found: {path}")
         else:
             network = load_network(model, "cpu")
-            self._tmpdir = tempfile.TemporaryDirectory(prefix="convnextpose-onnx-")
-            path = Path(self._tmpdir.name) / "model.onnx"
-            export_onnx(network, path)
+            source = onnx_model(fuse_model(network).cpu(), sample_input(network)).SerializeToString()
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.startswith("cuda") else None
-        self.session = make_session(path, threads=threads, providers=providers)
+        self.session = make_session(source, threads=threads, providers=providers)
         self.path = path
         self.output_names = [o.name for o in self.session.get_outputs()]
         shape = self.session.get_inputs()[0].shape
@@ -140,8 +126,6 @@ class OnnxBackend:
             self.spec = release_layout_spec(path, joints, (int(height), int(width)))
 
     def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        from ..export.onnx_export import run_session
-
         outputs = run_session(self.session, crops)
         coords = outputs[0].astype(np.float32)
         if "confidence" in self.output_names:
@@ -173,8 +157,6 @@ class TFLiteBackend:
     takes_pixels = False
 
     def __init__(self, model: str | os.PathLike, threads: int | None = None) -> None:
-        from ..export.tflite_export import TFLiteRunner, read_spec_sidecar
-
         if exported_format(model) != "tflite":
             raise ValueError(f"backend='tflite' needs a .tflite file, got {model!r}")
         self.runner = TFLiteRunner(model, threads=threads)

@@ -2,7 +2,7 @@
 
 from .checkpoint import load_model, load_state_dict_file, save_checkpoint
 from .convnextpose import VARIANTS, ConvNeXtPose, ModelSpec, build_model, list_models
-from .soft_argmax import soft_argmax_3d
+from .soft_argmax import soft_argmax_3d, soft_argmax_with_confidence
 
 __all__ = [
     "VARIANTS",
@@ -14,4 +14,5 @@ __all__ = [
     "load_state_dict_file",
     "save_checkpoint",
     "soft_argmax_3d",
+    "soft_argmax_with_confidence",
 ]

@@ -14,7 +14,7 @@ from torch import nn
 
 from .backbone import ConvNeXtBN
 from .head import HeadNet
-from .soft_argmax import heatmap_confidence, soft_argmax_3d
+from .soft_argmax import soft_argmax_3d, soft_argmax_with_confidence
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,7 @@ class ConvNeXtPose(nn.Module):
     def forward_with_confidence(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Coordinates (B, J, 3) in heatmap units and a per-joint confidence (B, J) in [0, 1]."""
         heatmaps = self.forward_heatmaps(images)
-        coords = soft_argmax_3d(heatmaps, self.spec.num_joints, self.spec.depth_dim)
-        return coords, heatmap_confidence(heatmaps, self.spec.num_joints, self.spec.depth_dim)
+        return soft_argmax_with_confidence(heatmaps, self.spec.num_joints, self.spec.depth_dim)
 
     def _init_weights(self) -> None:
         # As in the release: truncated normal (std 0.02) convolutions, unit batch norm.

@@ -11,12 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.io import loadmat
-from synth_fixtures import generated
 
 from convnextpose.config import load_config
 from convnextpose.data import load_dataset
+from convnextpose.data.mupots import mat_key, write_prediction_mat
 from convnextpose.engine import Evaluator
-from convnextpose.engine.evaluator import mupots_mat_key, write_mat_atomic
 from convnextpose.joints import MUPOTS
 from convnextpose.metrics import evaluate_mupots, format_mupots
 from convnextpose.metrics.mupots import (
@@ -282,8 +281,8 @@ def test_equals_a_literal_toolkit_reimplementation_on_hard_predictions(tmp_path,
             frame_people = [(c["annot2"].T, c["univ_annot3"].T) for c in cells[f]]
             preds_2d[(ts, f)], preds_3d[(ts, f)] = hard_predictions(rng, frame_people)
     # The toolkit reads the .mat files the evaluator writes.
-    write_mat_atomic({mupots_mat_key(*k): v for k, v in preds_2d.items()}, tmp_path / "preds_2d_kpt_mupots.mat")
-    write_mat_atomic({mupots_mat_key(*k): v for k, v in preds_3d.items()}, tmp_path / "preds_3d_kpt_mupots.mat")
+    write_prediction_mat(tmp_path / "preds_2d_kpt_mupots.mat", {mat_key(*k): v for k, v in preds_2d.items()})
+    write_prediction_mat(tmp_path / "preds_3d_kpt_mupots.mat", {mat_key(*k): v for k, v in preds_3d.items()})
     reference = reference_tables(
         annotations,
         occlusion,
@@ -303,9 +302,9 @@ def test_equals_a_literal_toolkit_reimplementation_on_hard_predictions(tmp_path,
         assert_same_figures(earlier, reference)
 
 
-def test_evaluator_on_generated_data_equals_the_toolkit(tmp_path, tmp_path_factory):
+def test_evaluator_on_generated_data_equals_the_toolkit(tmp_path, mupots_root):
     """The Evaluator's whole MuPoTS path (loader, annot.mat, occlusion.mat, .mat files) against the reference."""
-    root = generated("mupots", tmp_path_factory)
+    root = mupots_root
     dataset = load_dataset("mupots", root, "test")
     cfg = load_config(None, {"data.test_set": "mupots", "run.output_dir": str(tmp_path), "run.progress": False})
     evaluator = Evaluator(cfg, dataset=dataset)

@@ -202,6 +202,7 @@ def test_bad_demo_inputs(estimator, tmp_path):
         run_demo(tmp_path / "bad.mp4", estimator, tmp_path / "o")
 
 
+@pytest.mark.slow  # the skiers test runs the demo command; test_checkpoint checks resolve_weights' default
 def test_cli_demo_without_checkpoint_uses_shipped_weights_or_explains(tmp_path):
     from convnextpose.models.checkpoint import PRETRAINED
 

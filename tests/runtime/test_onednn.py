@@ -11,15 +11,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from conftest import randomize_batchnorms
-from convnextpose.export import onednn
-from convnextpose.export.onednn import (
+from convnextpose.models.backbone import Block
+from convnextpose.runtime import onednn
+from convnextpose.runtime.onednn import (
     OneDNNBlock,
     OneDNNConv2d,
     count_onednn_convs,
     onednn_available,
     onednn_model,
 )
-from convnextpose.models.backbone import Block
 
 needs_onednn = pytest.mark.skipif(not onednn_available(), reason="this PyTorch build has no oneDNN fused convolutions")
 

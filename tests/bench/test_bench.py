@@ -8,8 +8,7 @@ import platform
 import pytest
 
 from conftest import shared_path
-from convnextpose.cli import main as cli_main
-from convnextpose.inference.benchmark import (
+from convnextpose.bench import (
     RUNTIMES,
     markdown_report,
     run_benchmark,
@@ -17,6 +16,7 @@ from convnextpose.inference.benchmark import (
     time_interleaved,
     write_report,
 )
+from convnextpose.cli import main as cli_main
 
 
 def test_interleaved_timing_runs_blocks_in_turn():

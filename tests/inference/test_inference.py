@@ -235,7 +235,7 @@ def test_lookup_normalisation_equals_the_shared_one(rng):
 
 
 def test_optimised_pytorch_path_equals_the_plain_network(network, skiers):
-    from convnextpose.export.onednn import count_onednn_convs, onednn_available
+    from convnextpose.runtime.onednn import count_onednn_convs, onednn_available
 
     fast = PoseEstimator(network)  # fused, channels-last, oneDNN fused convolutions on CPU
     plain = PoseEstimator(network, optimize=False)

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+import convnextpose
 from conftest import run_cli, shared_path
 from convnextpose import PoseEstimator
 from convnextpose.models import build_model
 from convnextpose.models.checkpoint import PRETRAINED, load_model, read_checkpoint, save_checkpoint
 
-WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "convnextpose" / "weights"
+WEIGHTS = Path(convnextpose.__file__).resolve().parent / "weights"
 
 
 def test_fp16_state_dicts_load_as_float32(tmp_path):

@@ -27,7 +27,13 @@ def test_the_release_snapshot_loads_unchanged_as_xs(release_xs):
     assert model.spec.joint_set == "human36m" and not model.training
 
 
-@pytest.mark.parametrize("name", sorted(photo_labels()))
+# Two photos in the quick suite; the same check on the other two with --runslow.
+QUICK_PHOTOS = ("single_person_1.png", "single_person_3.png")
+
+
+@pytest.mark.parametrize(
+    "name", [n if n in QUICK_PHOTOS else pytest.param(n, marks=pytest.mark.slow) for n in sorted(photo_labels())]
+)
 def test_release_xs_draws_the_right_skeleton_without_boxes(release_xs, name):
     estimator = PoseEstimator(release_xs)  # no boxes: the default "auto" person finder
     poses = estimator.predict(shared_path("images", name))

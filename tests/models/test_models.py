@@ -10,7 +10,7 @@ from conftest import shared_path
 from convnextpose import build_model, list_models, load_model
 from convnextpose.models.checkpoint import infer_spec
 from convnextpose.models.profile import count_macs, count_parameters
-from convnextpose.models.soft_argmax import heatmap_confidence, soft_argmax_3d
+from convnextpose.models.soft_argmax import heatmap_confidence, soft_argmax_3d, soft_argmax_with_confidence
 
 # The paper's table (DATA_FORMATS.md section 7): parameters for 18 joints and the heatmap volume at 256x256.
 PAPER_VARIANTS = [("XS", 3.53, 32), ("S", 7.44, 32), ("M", 7.59, 64), ("L", 8.38, 64)]
@@ -34,10 +34,11 @@ def test_three_upsampling_layers_only_change_the_third_layer():
     assert three.spec.heatmap_stride == 4 and three.output_size == (16, 16)
 
 
-# XS and the test variant in the quick suite; S, M and L (about a minute of CPU together) with --runslow. The
-# quick suite still builds every variant: the paper's parameter counts below and test_checkpoint's release files.
+# The test variant in the quick suite (the same code at a tenth of the size); XS, S, M and L (about 75 s of CPU
+# together) with --runslow. The quick suite still builds every variant: the paper's parameter counts below and
+# test_checkpoint's release files.
 @pytest.mark.parametrize(
-    "variant", [pytest.param(v, marks=pytest.mark.slow) if v in ("s", "m", "l") else v for v in list_models()]
+    "variant", [pytest.param(v, marks=pytest.mark.slow) if v in ("xs", "s", "m", "l") else v for v in list_models()]
 )
 def test_every_variant_forward_and_backward(variant):
     torch.manual_seed(0)
@@ -78,6 +79,27 @@ def test_soft_argmax_of_a_delta_is_the_voxel():
     assert torch.allclose(confidence, torch.ones(1, 2))
     flat = heatmap_confidence(torch.zeros(1, joints * depth, 16, 16), joints, depth)
     assert (flat < 0.1).all()
+
+
+def test_soft_argmax_and_confidence_match_a_per_joint_reference():
+    joints, depth, height, width = 3, 4, 6, 5
+    heatmaps = torch.randn(2, joints * depth, height, width, generator=torch.Generator().manual_seed(0)) * 3
+    coords, confidence = soft_argmax_with_confidence(heatmaps, joints, depth)
+    logits = heatmaps.double().numpy().reshape(2, joints, depth, height, width)
+    for b in range(2):
+        for j in range(joints):
+            p = np.exp(logits[b, j] - logits[b, j].max())
+            p /= p.sum()  # over the joint's whole volume, indexed [z, y, x]
+            z, y, x = np.indices(p.shape)
+            want = np.array([(p * x).sum(), (p * y).sum(), (p * z).sum()])
+            np.testing.assert_allclose(coords[b, j].numpy(), want, atol=1e-5)
+            plane = p.sum(axis=0)
+            rows, cols = np.indices(plane.shape)
+            near = (np.abs(cols - want[0]) <= 1.5) & (np.abs(rows - want[1]) <= 1.5)
+            assert confidence[b, j].item() == pytest.approx(plane[near].sum(), abs=1e-5)
+    assert torch.equal(soft_argmax_3d(heatmaps, joints, depth), coords)
+    with pytest.raises(ValueError, match="expected num_joints"):
+        soft_argmax_3d(heatmaps, joints + 1, depth)
 
 
 def test_macs_are_counted_from_convolutions():

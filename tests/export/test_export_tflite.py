@@ -13,8 +13,8 @@ pytest.importorskip("ai_edge_litert")
 
 from convnextpose import PoseEstimator  # noqa: E402
 from convnextpose.export import export_tflite  # noqa: E402
-from convnextpose.export.tflite_export import TFLiteRunner  # noqa: E402
 from convnextpose.models import load_model  # noqa: E402
+from convnextpose.runtime import TFLiteRunner  # noqa: E402
 
 
 @pytest.fixture(scope="module")

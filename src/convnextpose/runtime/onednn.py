@@ -1,7 +1,7 @@
 """CPU inference with oneDNN's fused convolutions: ReLU and residual add run inside the convolution.
 
 The PyTorch inference path (:class:`~convnextpose.inference.backends.TorchBackend`) runs the
-batch-norm-folded network (:func:`~convnextpose.export.fuse.fuse_model`) channels-last. On x86 CPUs
+batch-norm-folded network (:func:`~convnextpose.runtime.fuse.fuse_model`) channels-last. On x86 CPUs
 most of what is left besides the convolutions is memory traffic: a separate pass for each ReLU
 and each residual addition, and weights reordered into oneDNN's blocked layout on every call.
 :func:`onednn_model` swaps the convolutions for :class:`OneDNNConv2d`, which calls the fused
@@ -14,7 +14,8 @@ It computes the same function to float32 rounding (tested). It replaces TorchScr
 converted tensors to and from oneDNN's layout around each upsampling: batch 1, 256x256, 2 threads,
 the M model took 28-36 ms frozen and 27-29 ms here in the same processes (eager 36-44 ms); see
 docs/inference.md.
-CPU and float32 only; elsewhere use :func:`~convnextpose.export.fuse.optimize_model`.
+CPU and float32 only; elsewhere use :func:`~convnextpose.runtime.fuse.optimize_model`
+(:func:`optimized_network` picks).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from torch import nn
 
 from ..models.backbone import Block
 from ..models.head import SeparableUpLayer
-from .fuse import fuse_model
+from .fuse import fuse_model, optimize_model
 
 
 def onednn_available() -> bool:
@@ -137,7 +138,7 @@ class OneDNNConv2d(nn.Module):
 
 def _require_folded(module: nn.Module) -> None:
     if not isinstance(module.norm, nn.Identity):
-        raise ValueError(f"fold the batch norms first (convnextpose.export.fuse_model): {type(module).__name__}.norm")
+        raise ValueError(f"fold the batch norms first (convnextpose.runtime.fuse_model): {type(module).__name__}.norm")
 
 
 class OneDNNBlock(nn.Module):
@@ -194,7 +195,7 @@ def onednn_model(model: nn.Module) -> nn.Module:
         RuntimeError: this PyTorch build lacks oneDNN's fused operators (:func:`onednn_available`).
     """
     if not onednn_available():
-        raise RuntimeError("this PyTorch build has no oneDNN fused convolutions; use export.optimize_model")
+        raise RuntimeError("this PyTorch build has no oneDNN fused convolutions; use runtime.optimize_model")
     out = fuse_model(model).cpu().float()
     _replace_children(out)
     return out.to(memory_format=torch.channels_last).eval()
@@ -205,4 +206,24 @@ def count_onednn_convs(model: nn.Module) -> int:
     return sum(isinstance(m, OneDNNConv2d) for m in model.modules())
 
 
-__all__ = ["OneDNNBlock", "OneDNNConv2d", "OneDNNUpLayer", "count_onednn_convs", "onednn_available", "onednn_model"]
+def optimized_network(network: nn.Module, device: str | torch.device = "cpu") -> nn.Module:
+    """A copy of ``network`` on the optimised inference path, for inputs in channels-last format.
+
+    On CPU with oneDNN: batch norms folded and convolutions run as oneDNN fused kernels
+    (:func:`onednn_model`); elsewhere batch norms folded, channels-last
+    (:func:`~convnextpose.runtime.fuse.optimize_model`). The benchmark times exactly this.
+    """
+    if torch.device(device).type == "cpu" and onednn_available():
+        return onednn_model(network)
+    return optimize_model(network)
+
+
+__all__ = [
+    "OneDNNBlock",
+    "OneDNNConv2d",
+    "OneDNNUpLayer",
+    "count_onednn_convs",
+    "onednn_available",
+    "onednn_model",
+    "optimized_network",
+]

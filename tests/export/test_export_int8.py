@@ -325,6 +325,7 @@ def release_xs():
     return load_model(shared_path("fixtures", "release_xs", "snapshot_68.pth.tar"))
 
 
+@pytest.mark.slow  # 40 s; the quick suite checks the same held-out bound on tiny networks (test_export_checks_itself_...)
 def test_release_xs_int8_keeps_its_accuracy(release_xs, tmp_path):
     """The issue's bound on held-out crops (a handful: the docs' benchmark uses 48), and the shared photos."""
     from convnextpose import PoseEstimator
