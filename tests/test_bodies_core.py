@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from convnextpose.bodies import poses as P
-from convnextpose.bodies.camera import CAMERA_PRESETS, Camera, sample_camera
 from convnextpose.bodies.render import (
     Box,
     Plane,
@@ -20,6 +19,7 @@ from convnextpose.bodies.render import (
 )
 from convnextpose.bodies.textures import TexturePool, periodic_noise, wood_planks
 from convnextpose.geometry import cam2pixel, world2cam
+from convnextpose.synth.camera import CAMERA_PRESETS, Camera, sample_camera
 
 
 def _cube(center, half):
@@ -58,20 +58,20 @@ def test_cache_dir_env(monkeypatch, tmp_path):
 
 
 def test_camera_matches_project_geometry():
-    cam = Camera.look_at([3000.0, -4000.0, 1500.0], [0.0, 0.0, 900.0], 1145.0, (1000, 1000), princpt=(512.0, 498.0))
+    cam = Camera.look_at([3000.0, -4000.0, 1500.0], [0.0, 0.0, 900.0], 1145.0, (1000, 1000), c=(512.0, 498.0))
     pts = np.random.default_rng(0).uniform(-800, 800, (20, 3)) + [0, 0, 900]
-    ours = cam.project(cam.world2cam(pts))
-    theirs = cam2pixel(world2cam(pts, cam.rotation, cam.translation), cam.focal, cam.princpt)
+    ours = cam.project(cam.to_cam(pts))
+    theirs = cam2pixel(world2cam(pts, cam.R, cam.t), cam.f, cam.c)
     np.testing.assert_allclose(ours, theirs, atol=1e-6)
     # y is down in the camera frame: a higher point has a smaller v.
-    top, bottom = cam.project(cam.world2cam(np.array([[0, 0, 1800.0], [0, 0, 0.0]])))
+    top, bottom = cam.project(cam.to_cam(np.array([[0, 0, 1800.0], [0, 0, 0.0]])))
     assert top[1] < bottom[1]
     np.testing.assert_allclose(cam.position, [3000, -4000, 1500], atol=1e-6)
 
 
 def test_camera_crop_is_pixel_shift_and_scale():
     cam = Camera.look_at([0.0, -5000.0, 1500.0], [0.0, 0.0, 900.0], 1145.0, (1000, 1000))
-    pts = cam.world2cam(np.random.default_rng(1).uniform(-500, 500, (10, 3)) + [0, 0, 900])
+    pts = cam.to_cam(np.random.default_rng(1).uniform(-500, 500, (10, 3)) + [0, 0, 900])
     full = cam.project(pts)
     crop = cam.crop((300, 200, 400, 400)).project(pts)
     np.testing.assert_allclose(crop[:, :2], full[:, :2] - [300, 200], atol=1e-9)
@@ -84,7 +84,7 @@ def test_camera_presets_look_at_target(preset):
     rng = np.random.default_rng(0)
     target = np.array([0.0, 0.0, 900.0])
     cam = sample_camera(preset, rng, target)
-    uv = cam.project(cam.world2cam(target[None]))[0]
+    uv = cam.project(cam.to_cam(target[None]))[0]
     assert uv[2] > 0
     assert 0 <= uv[0] < cam.width and 0 <= uv[1] < cam.height
 
@@ -92,7 +92,7 @@ def test_camera_presets_look_at_target(preset):
 def test_rasterize_cube_depth_and_coverage():
     cam = Camera.look_at([0.0, -3000.0, 0.0], [0.0, 0.0, 0.0], 500.0, (120, 100))
     verts, faces = _cube([0.0, 0.0, 0.0], 300.0)
-    frags = rasterize(cam.project(cam.world2cam(verts)), faces, 120, 100)
+    frags = rasterize(cam.project(cam.to_cam(verts)), faces, 120, 100)
     # Only the front face (y = -300, 2700 mm from the camera) is visible, as a square of 2*300/2700*500 = 111 px.
     np.testing.assert_allclose(frags.depth, 2700.0, atol=1e-2)
     side = 2 * 300 / 2700 * 500
@@ -103,10 +103,10 @@ def test_rasterize_cube_depth_and_coverage():
 def test_rasterize_crop_equals_full_crop():
     cam = Camera.look_at([900.0, -2500.0, 700.0], [0.0, 0.0, 0.0], 400.0, (160, 120))
     verts, faces = _cube([0.0, 0.0, 0.0], 300.0)
-    full = rasterize(cam.project(cam.world2cam(verts)), faces, 160, 120)
+    full = rasterize(cam.project(cam.to_cam(verts)), faces, 160, 120)
     box = (40, 30, 70, 50)
     sub = cam.crop(box)
-    crop = rasterize(sub.project(sub.world2cam(verts)), faces, 70, 50)
+    crop = rasterize(sub.project(sub.to_cam(verts)), faces, 70, 50)
     depth_full = np.full(160 * 120, np.inf, np.float32)
     depth_full[full.pixels] = full.depth
     depth_full = depth_full.reshape(120, 160)[30:80, 40:110]
@@ -130,7 +130,7 @@ def test_background_floor_depth_is_analytic():
     sel = np.flatnonzero(bg["kind"] == 0)
     ys, xs = np.divmod(sel, 80)
     rays = cam.pixel_rays(xs, ys) * depth.reshape(-1)[sel, None]
-    world = (rays - cam.translation) @ cam.rotation
+    world = (rays - cam.t) @ cam.R
     np.testing.assert_allclose(world[:, 2], 0.0, atol=0.5)
     np.testing.assert_allclose(bg["floor_points"][:, 2], 0.0, atol=0.5)
 

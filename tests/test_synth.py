@@ -21,9 +21,10 @@ from convnextpose.synth.body import (
     forward_kinematics,
     rest_angles,
 )
+from convnextpose.synth.camera import Camera
 from convnextpose.synth.common import joint_occlusion, render_frame, sample_actor
 from convnextpose.synth.motion import H36M_ACTIONS, Motion, sample_motion
-from convnextpose.synth.render import Camera, Canvas, Light, draw_capsule, draw_ellipsoid, look_at
+from convnextpose.synth.render import Canvas, Light, draw_capsule, draw_ellipsoid
 from convnextpose.synth.scene import Person, render_background, sample_scene
 from synth_fixtures import annotations_copy, generated
 
@@ -57,8 +58,8 @@ def test_generator_rejects_unknown_formats_and_options(tmp_path):
 
 def _camera_facing(width=400, distance=4000.0):
     """A camera at +y looking back at the origin (a person with yaw 0 faces it)."""
-    rotation, translation = look_at(np.array([0.0, distance, 1000.0]), np.array([0.0, 0.0, 1000.0]))
-    return Camera(rotation, translation, np.array([400.0, 400.0]), np.array([width / 2, width / 2]), width, width)
+    position, target = np.array([0.0, distance, 1000.0]), np.array([0.0, 0.0, 1000.0])
+    return Camera.look_at(position, target, 400.0, (width, width), c=(width / 2, width / 2))
 
 
 def test_body_proportions_and_handedness():
@@ -133,8 +134,7 @@ def test_annotated_joints_project_onto_the_rendered_body_and_occlusion_is_detect
     uv = camera.project(front)
     pelvis = np.round(uv[JOINT_INDEX["Pelvis"]]).astype(int)
     assert canvas.owner[pelvis[1], pelvis[0]] == 0  # the pelvis pixel shows the front person's body
-    joints_img = np.concatenate([camera.project(camera.to_cam(people[1].joints_world)), np.zeros((len(uv), 1))], 1)
-    joints_img[:, 2] = camera.to_cam(people[1].joints_world)[:, 2]
+    joints_img = camera.world_to_image(people[1].joints_world)
     in_image, occluded = joint_occlusion(canvas, joints_img, 1)
     assert in_image.all() and occluded[JOINT_INDEX["Pelvis"]]  # hidden behind the front person
 

@@ -11,8 +11,8 @@ Entry points for the synthetic-data generator::
 Submodules import ``anny`` only inside functions, so importing this package never needs it.
 """
 
+from ..synth.camera import CAMERA_PRESETS, Camera, sample_camera
 from .anny_model import INSTALL_HINT, AnnyBody, anny_cache_dir, load_anny, prune_anny_cache
-from .camera import CAMERA_PRESETS, Camera, sample_camera
 from .joint_map import JOINT_DEFINITIONS, JointRegressor, bone_length_report
 from .poses import POSE_LIBRARY, clamp_to_limits, pose_params, vary_pose
 from .scene import AnnyScene, Frame, Person, RenderResult, render_frame

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .camera import Camera
+from ..synth.camera import Camera
 
 NEAR_MM = 50.0
 
@@ -423,7 +423,7 @@ def _box_pixels(camera: Camera, box: Box) -> np.ndarray | None:
     w, h = camera.width, camera.height
     signs = np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1])).reshape(3, -1).T
     corners = box.center + (signs * box.half) @ box.rotation.T
-    cam_pts = camera.world2cam(corners)
+    cam_pts = camera.to_cam(corners)
     if np.all(cam_pts[:, 2] <= NEAR_MM):
         return None
     if np.any(cam_pts[:, 2] <= NEAR_MM):
@@ -451,9 +451,9 @@ def cast_background(camera: Camera, planes: list[Plane], boxes: list[Box]) -> di
     """
     f32 = np.float32
     w, h = camera.width, camera.height
-    rot = camera.rotation
-    dx = ((np.arange(w) - camera.princpt[0]) / camera.focal[0]).astype(f32)
-    dy = ((np.arange(h) - camera.princpt[1]) / camera.focal[1]).astype(f32)
+    rot = camera.R
+    dx = ((np.arange(w) - camera.c[0]) / camera.f[0]).astype(f32)
+    dy = ((np.arange(h) - camera.c[1]) / camera.f[1]).astype(f32)
     origin = camera.position
 
     def dot_grid(vec: np.ndarray) -> np.ndarray:
@@ -494,7 +494,7 @@ def cast_background(camera: Camera, planes: list[Plane], boxes: list[Box]) -> di
         box.rotation @ np.eye(3)[axis] * sign for box in boxes for axis in range(3) for sign in (-1.0, 1.0)
     ]
     kind = np.full(w * h, -1, np.int8)
-    inv_f = f32(1.0 / camera.focal[0])
+    inv_f = f32(1.0 / camera.f[0])
     floor_pixels, floor_points = np.zeros(0, np.int64), np.zeros((0, 3), f32)
     for k, plane in enumerate(planes):
         sel = np.flatnonzero(owner == k)

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..synth.camera import CAMERA_PRESETS, Camera, sample_camera
 from . import poses as P
 from . import textures as T
 from .anny_model import AnnyBody, BodyBatch, load_anny
 from .appearance import NUM_MATERIALS, Appearance, material_albedo, sample_appearance
-from .camera import CAMERA_PRESETS, Camera, sample_camera
 from .joint_map import JointRegressor, crown_vertices
 from .render import (
     Box,
@@ -188,12 +188,12 @@ class RenderResult:
 
 def _project_box(camera: Camera, points_world: np.ndarray) -> np.ndarray:
     """Tight (x, y, w, h) box of points projected by ``camera`` (all points in front of it)."""
-    rot = camera.rotation.astype(np.float32)
-    p = np.asarray(points_world, np.float32) @ rot.T + camera.translation.astype(np.float32)
+    rot = camera.R.astype(np.float32)
+    p = np.asarray(points_world, np.float32) @ rot.T + camera.t.astype(np.float32)
     inv_z = 1.0 / np.maximum(p[:, 2], 1e-3)
     u = p[:, 0] * inv_z
     v = p[:, 1] * inv_z
-    (fx, fy), (cx, cy) = camera.focal, camera.princpt
+    (fx, fy), (cx, cy) = (float(v) for v in camera.f), (float(v) for v in camera.c)
     x0, x1 = u.min() * fx + cx, u.max() * fx + cx
     y0, y1 = v.min() * fy + cy, v.max() * fy + cy
     return np.array([x0, y0, x1 - x0, y1 - y0], np.float32)
@@ -251,7 +251,7 @@ def render_frame(
         verts = np.concatenate([p.vertices for p in frame.people])
         rest = np.concatenate([p.rest_vertices for p in frame.people])
         faces = np.concatenate([frame.faces + k * nv for k in range(len(frame.people))])
-        points = cam.project(cam.world2cam(verts))
+        points = cam.project(cam.to_cam(verts))
         frags = rasterize(points, faces, w, h)
         front = frags.depth < depth[frags.pixels]
         pix, fid = frags.pixels[front], frags.faces[front]
@@ -296,7 +296,7 @@ def render_frame(
             if frame.people
             else np.zeros((0, 18 if name == "h36m" else 21, 3))
         )
-        joints_cam = cam.world2cam(joints_world).astype(np.float32)
+        joints_cam = cam.to_cam(joints_world).astype(np.float32)
         joints_img = cam.project(joints_cam).astype(np.float32)
         out[f"joints_cam_{name}"] = joints_cam
         out[f"joints_img_{name}"] = joints_img
@@ -578,7 +578,7 @@ class AnnyScene:
             cam = sample_camera(preset, rng, target, image_size)
             if scale > 1:
                 pos = target + (cam.position - target) * np.array([scale, scale, 1.0])
-                cam = Camera.look_at(pos, target, cam.focal, cam.size, cam.princpt)
+                cam = Camera.look_at(pos, target, cam.f, cam.size, cam.c)
             score = min(_fit_score(cam, p.vertices) for p in people) if people else 1.0
             if score > best_score:
                 best, best_score = cam, score
@@ -826,7 +826,7 @@ class AnnyScene:
 
 def _fit_score(cam: Camera, vertices: np.ndarray) -> float:
     """Fraction of a person's projected box inside the image (0 when behind the camera)."""
-    pts = cam.world2cam(vertices[::7])
+    pts = cam.to_cam(vertices[::7])
     if (pts[:, 2] <= 100).any():
         return 0.0
     uv = cam.project(pts)[:, :2]

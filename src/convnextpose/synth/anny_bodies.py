@@ -22,8 +22,8 @@ import importlib.util
 
 import numpy as np
 
+from .camera import CAMERA_PRESETS, Camera, sample_camera, zoomed_camera
 from .common import sequence_rng
-from .render import Camera
 
 BODIES = ("capsule", "anny")
 #: Radius and height (mm) of the region around the world origin the Human3.6M cameras are zoomed onto.
@@ -43,61 +43,22 @@ def check_bodies(bodies: str, camera_presets: tuple[str, ...] = ()) -> None:
     if bodies not in BODIES:
         raise ValueError(f"unknown bodies {bodies!r}; choose one of {BODIES}")
     if bodies == "anny":
-        from ..bodies.camera import CAMERA_PRESETS
-
         if bad := [p for p in camera_presets if p not in CAMERA_PRESETS]:
             raise ValueError(f"unknown camera preset(s) {bad}; presets: {sorted(CAMERA_PRESETS)}")
         require_anny()
 
 
-def to_anny_camera(cam: Camera):
-    """The writer's :class:`~.render.Camera` as a :class:`convnextpose.bodies.Camera` (same R, t, f, c, size)."""
-    from ..bodies import Camera as AnnyCamera
-
-    return AnnyCamera(
-        np.asarray(cam.R, np.float64),
-        np.asarray(cam.t, np.float64),
-        (float(cam.f[0]), float(cam.f[1])),
-        (float(cam.c[0]), float(cam.c[1])),
-        int(cam.width),
-        int(cam.height),
-    )
-
-
-def from_anny_camera(cam) -> Camera:
-    """A :class:`convnextpose.bodies.Camera` as the writer's :class:`~.render.Camera`."""
-    return Camera(
-        np.asarray(cam.rotation, np.float64),
-        np.asarray(cam.translation, np.float64),
-        np.asarray(cam.focal, np.float64),
-        np.asarray(cam.princpt, np.float64),
-        int(cam.width),
-        int(cam.height),
-    )
-
-
-def zoomed_camera(rng: np.random.Generator, preset: str, image_size: int) -> Camera:
-    """A preset camera looking at the world origin, cropped to the square around the person's region and
-    resampled to ``image_size`` px (the camera of that crop: same pose, larger focal, shifted principal point)."""
-    from ..bodies.camera import sample_camera
-
+def _zoomed_preset_camera(rng: np.random.Generator, preset: str, image_size: int) -> Camera:
+    """A preset camera looking at the world origin, zoomed onto the person's region (see :func:`.camera.zoomed_camera`)."""
     full = sample_camera(preset, rng, np.array([0.0, 0.0, 0.5 * _ZOOM_HEIGHT]))
-    angles = np.linspace(0, 2 * np.pi, 16, endpoint=False)
-    ring = np.stack([np.cos(angles), np.sin(angles)], 1) * _ZOOM_RADIUS
-    points = np.concatenate([np.column_stack([ring, np.full(16, z)]) for z in (0.0, 0.5 * _ZOOM_HEIGHT, _ZOOM_HEIGHT)])
-    uv = full.project(full.world2cam(points))[:, :2]
-    (x0, y0), (x1, y1) = uv.min(0), uv.max(0)
-    side = max(x1 - x0, y1 - y0)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    box = (int(np.floor(cx - side / 2)), int(np.floor(cy - side / 2)), int(np.ceil(side)), int(np.ceil(side)))
-    return from_anny_camera(full.crop(box, (image_size, image_size)))
+    return zoomed_camera(full, _ZOOM_RADIUS, _ZOOM_HEIGHT, image_size)
 
 
 @functools.lru_cache(maxsize=4)
 def subject_cameras(seed: int, subject: int, image_size: int, presets: tuple[str, ...]) -> list[Camera]:
     """A subject's four cameras; camera k uses ``presets[(k - 1) % len(presets)]``."""
     rng = sequence_rng(seed, 36, subject, 500)
-    return [zoomed_camera(rng, presets[k % len(presets)], image_size) for k in range(4)]
+    return [_zoomed_preset_camera(rng, presets[k % len(presets)], image_size) for k in range(4)]
 
 
 def _scene(seed: int):
@@ -141,9 +102,8 @@ def h36m_view_frames(
     """Yield the :class:`~convnextpose.bodies.Frame` of each person of a sequence seen by one camera (each view
     draws its own room, lights and degradations)."""  # fmt: skip
     scene = _scene(_seed(seed, 36, subject, action, subaction, cam_idx, 1))
-    cam = to_anny_camera(camera)
     for person in people:
-        yield scene.sample_frame(people=[person], camera=cam, place=False, degradation=degradation)
+        yield scene.sample_frame(people=[person], camera=camera, place=False, degradation=degradation)
 
 
 def render_h36m_view(
@@ -195,13 +155,13 @@ def muco_image(
         rgb, masks = result.rgb, result.masks
     persons = []
     for k, person in enumerate(frame.people):
-        cam_pts = cam.world2cam(person.joints_muco)
+        cam_pts = cam.to_cam(person.joints_muco)
         img_pts = cam.project(cam_pts)
         box = mask_box(masks[k]) if masks is not None else None
         if box is None:
             box = _clip_box(img_pts, cam.width, cam.height)
         persons.append({"keypoints_cam": cam_pts, "keypoints_img": img_pts[:, :2], "bbox": box})
-    return rgb, from_anny_camera(cam), persons
+    return rgb, cam, persons
 
 
 def _clip_box(img_pts: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -13,8 +13,9 @@ import numpy as np
 
 from ..atomic import atomic_open
 from .body import JOINT_INDEX, BodyShape, forward_kinematics, lowest_point, sample_shape
+from .camera import Camera
 from .motion import Motion
-from .render import Camera, Canvas, look_at
+from .render import Canvas
 from .scene import Outfit, Person, Scene, draw_person, draw_shadow, finish_image, person_light, sample_outfit
 
 FPS = 50.0  # Human3.6M's frame rate; frame_idx / FPS is the time of a frame
@@ -68,10 +69,9 @@ def ring_cameras(
         dist = rng.uniform(*distance_mm)
         position = np.array([dist * np.cos(azimuth), dist * np.sin(azimuth), rng.uniform(1200, 1800)])
         aim = np.asarray(target, float) + rng.uniform(-300, 300, 3) * [1, 1, 0.3]
-        rotation, translation = look_at(position, aim)
         f = focal_1000 * scale * rng.uniform(0.98, 1.02, 2)
         c = np.array([width / 2.0, height / 2.0]) + rng.uniform(-10, 10, 2) * scale
-        cameras.append(Camera(rotation, translation, f, c, width, height))
+        cameras.append(Camera.look_at(position, aim, f, (width, height), c))
     return cameras
 
 
@@ -81,10 +81,10 @@ def free_camera(rng: np.random.Generator, size: tuple[int, int], distance=(3500.
     azimuth = rng.uniform(0, 2 * np.pi)
     dist = rng.uniform(*distance)
     position = np.array([dist * np.cos(azimuth), dist * np.sin(azimuth), rng.uniform(1000, 2000)])
-    rotation, translation = look_at(position, np.array([*rng.uniform(-300, 300, 2), rng.uniform(800, 1100)]))
+    target = np.array([*rng.uniform(-300, 300, 2), rng.uniform(800, 1100)])
     focal = width * rng.uniform(0.9, 1.4)
     c = np.array([width / 2.0, height / 2.0]) + rng.uniform(-0.01, 0.01, 2) * width
-    return Camera(rotation, translation, np.array([focal, focal]), c, width, height)
+    return Camera.look_at(position, target, focal, (width, height), c)
 
 
 def place_people(
@@ -104,7 +104,7 @@ def place_people(
         pelvis = camera.to_cam(np.array([xy[0], xy[1], 950.0]))
         if pelvis[2] < 1500:
             continue
-        u, v = camera.project(pelvis)
+        u, v, _ = camera.project(pelvis)
         if 0.1 * camera.width < u < 0.9 * camera.width and 0.15 * camera.height < v < 0.85 * camera.height:
             spots.append(xy)
     return spots

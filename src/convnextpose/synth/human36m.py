@@ -24,6 +24,7 @@ import numpy as np
 from ..geometry import cam2pixel, process_boxes
 from . import anny_bodies
 from .body import format_indices
+from .camera import Camera
 from .common import (
     FPS,
     joints_box,
@@ -37,7 +38,6 @@ from .common import (
     write_json_atomic,
 )
 from .motion import H36M_ACTIONS, sample_motion
-from .render import Camera
 from .scene import Person, Scene, render_background, sample_scene, silhouette_box
 
 ALL_SUBJECTS = (1, 5, 6, 7, 8, 9, 11)

@@ -16,6 +16,7 @@ principal point at the image centre would report: depth scaled by 1500 / true fo
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +83,7 @@ def _photo(task: _PhotoTask) -> list[dict]:
     rng = sequence_rng(task.seed, task.tag, task.index)
     scene = _scene(task.seed, task.tag, task.index // 6)
     camera = free_camera(rng, task.size, distance=(2500.0, 7000.0))
-    camera.f[:] = task.size[0] * rng.uniform(0.7, 1.6)
+    camera = dataclasses.replace(camera, f=np.full(2, task.size[0] * rng.uniform(0.7, 1.6)))
     spots = place_people(rng, camera, int(rng.integers(task.people[0], task.people[1] + 1)), gap_mm=(500.0, 1500.0))
     people = []
     for xy in spots:
@@ -230,7 +231,7 @@ def _simulated_root(rng: np.random.Generator, ann: dict, person: dict, size: tup
     """A root-depth network's output under the assumed focal 1500 px and centred principal point."""
     camera = person["camera"]
     pelvis = person["pelvis_cam"]
-    u, v = camera.project(pelvis)
+    u, v, _ = camera.project(pelvis)
     depth = pelvis[2] * ASSUMED_FOCAL / camera.f[0] * rng.uniform(0.9, 1.1)
     cx, cy = size[0] / 2.0, size[1] / 2.0
     root = [(u - cx) / ASSUMED_FOCAL * depth, (v - cy) / ASSUMED_FOCAL * depth, depth]

@@ -13,71 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .camera import Camera
+
 NEAR_MM = 100.0
-
-
-@dataclass
-class Camera:
-    """A pinhole camera. ``X_cam = R @ X_world + t``; pixels ``u = X/Z fx + cx``.
-
-    Attributes:
-        R: (3, 3) world -> camera rotation.
-        t: (3,) mm.
-        f: (2,) px.
-        c: (2,) px.
-        width, height: image size, px.
-    """
-
-    R: np.ndarray
-    t: np.ndarray
-    f: np.ndarray
-    c: np.ndarray
-    width: int
-    height: int
-
-    @property
-    def centre(self) -> np.ndarray:
-        """(3,) camera position, world mm."""
-        return -self.R.T @ self.t
-
-    def rays(self, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
-        """(h, w, 3) float64 unit ray directions through pixel centres, camera frame.
-
-        Args:
-            box: (x0, y0, x1, y1) pixel bounds (end exclusive); the whole image by default.
-        """
-        x0, y0, x1, y1 = box if box is not None else (0, 0, self.width, self.height)
-        d = np.empty((y1 - y0, x1 - x0, 3))
-        d[..., 0] = ((np.arange(x0, x1) - self.c[0]) / self.f[0])[None, :]
-        d[..., 1] = ((np.arange(y0, y1) - self.c[1]) / self.f[1])[:, None]
-        d[..., 2] = 1.0
-        d /= np.sqrt((d * d).sum(-1, keepdims=True))
-        return d
-
-    def to_cam(self, points_world: np.ndarray) -> np.ndarray:
-        """(..., 3) world mm -> camera mm."""
-        return np.asarray(points_world) @ self.R.T + self.t
-
-    def project(self, points_cam: np.ndarray) -> np.ndarray:
-        """(..., 3) camera mm -> (..., 2) px."""
-        p = np.asarray(points_cam, dtype=np.float64)
-        return p[..., :2] / p[..., 2:3] * self.f + self.c
-
-
-def look_at(position: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """R, t of a camera at ``position`` looking at ``target`` (world z up; image y points down).
-
-    Returns:
-        R (3, 3) and t (3,) mm with ``X_cam = R @ X_world + t``.
-    """
-    position, target = np.asarray(position, float), np.asarray(target, float)
-    forward = target - position
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, [0.0, 0.0, 1.0])
-    right /= np.linalg.norm(right)
-    down = np.cross(forward, right)
-    rotation = np.stack([right, down, forward])
-    return rotation, -rotation @ position
 
 
 @dataclass
@@ -120,7 +58,7 @@ def _screen_box(camera: Camera, centres_cam: np.ndarray, radius: float) -> tuple
     z = centres_cam[:, 2]
     if (z - radius).min() <= NEAR_MM:
         return None
-    uv = camera.project(centres_cam)
+    uv = camera.project(centres_cam)[:, :2]
     pad = radius * camera.f.max() / (z - radius) + 2
     x0 = int(np.floor((uv[:, 0] - pad).min()))
     y0 = int(np.floor((uv[:, 1] - pad).min()))

@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 
 from .body import JOINT_INDEX, SEGMENT_INDEX, BodyShape
-from .render import Camera, Canvas, Light, draw_capsule, draw_ellipsoid
+from .camera import Camera
+from .render import Canvas, Light, draw_capsule, draw_ellipsoid
 
 # ----------------------------------------------------------------------------------------------- textures
 
@@ -207,7 +208,7 @@ def render_background(scene: Scene, camera: Camera, max_side: int = 480) -> tupl
         return Canvas(color, depth, np.full((full_h, full_w), -1, np.int16)), floor_xy
     rays_cam = camera.rays().reshape(-1, 3).astype(np.float64)
     d = rays_cam @ camera.R  # camera -> world directions (R is orthonormal)
-    o = camera.centre
+    o = camera.position
     h, w = camera.height, camera.width
     color = np.zeros((h * w, 3), np.float32)
     floor_xy = np.full((h * w, 2), np.nan, np.float32)
@@ -276,7 +277,7 @@ def draw_shadow(canvas: Canvas, camera: Camera, floor_xy: np.ndarray, centre_xy:
     cam_pts = camera.to_cam(ring)
     if (cam_pts[:, 2] <= 100).any():
         return
-    uv = camera.project(cam_pts)
+    uv = camera.project(cam_pts)[:, :2]
     x0, y0 = np.floor(uv.min(0)).astype(int)
     x1, y1 = np.ceil(uv.max(0)).astype(int) + 1
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, camera.width), min(y1, camera.height)
