@@ -29,9 +29,10 @@ def _worker(args: tuple) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    from convnextpose.bodies import AnnyScene, render_frame
+    from convnextpose.synth.frames import FrameSampler
+    from convnextpose.synth.render import render_frame
 
-    scene = AnnyScene(seed=seed, batch_size=16)
+    scene = FrameSampler(seed=seed, bodies="anny", batch_size=16)
 
     def one() -> None:
         if mode == "full":
@@ -42,7 +43,7 @@ def _worker(args: tuple) -> dict:
             render_frame(frame, crop=frame.person_box(0, 1.25), out_size=(size, size))
         else:
             frame = scene.sample_frame(num_people=3, camera="mupots")
-            k = int(np.argmax([p.vertices[:, 2].max() for p in frame.people]))
+            k = int(np.argmax([p.points[:, 2].max() for p in frame.people]))
             render_frame(frame, crop=frame.person_box(k, 1.25), out_size=(size, size))
 
     # Warm-up fills the texture pool and the pool of posed people, which later frames reuse.

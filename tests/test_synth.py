@@ -22,10 +22,10 @@ from convnextpose.synth.body import (
     rest_angles,
 )
 from convnextpose.synth.camera import Camera
+from convnextpose.synth.capsule_raycast import Canvas, Light, draw_capsule, draw_ellipsoid
+from convnextpose.synth.capsule_scene import Person, render_background, sample_scene
 from convnextpose.synth.common import joint_occlusion, render_frame, sample_actor
 from convnextpose.synth.motion import H36M_ACTIONS, Motion, sample_motion
-from convnextpose.synth.render import Canvas, Light, draw_capsule, draw_ellipsoid
-from convnextpose.synth.scene import Person, render_background, sample_scene
 from synth_fixtures import annotations_copy, generated
 
 TINY_H36M = {"subjects": (1, 9), "actions": (2,), "cameras": (1, 2), "frames": 2, "image_size": 96, "progress": False}

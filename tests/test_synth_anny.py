@@ -11,7 +11,8 @@ import pytest
 from convnextpose.cli import main as cli_main
 from convnextpose.data import load_dataset
 from convnextpose.data.check import check_dataset
-from convnextpose.synth import anny_bodies, generate_dataset
+from convnextpose.synth import anny_bodies, backends, generate_dataset
+from convnextpose.synth.render.frame import render_frame
 
 anny = pytest.importorskip("anny")
 
@@ -49,8 +50,6 @@ def test_anny_human36m_passes_the_check_and_loads(anny_h36m):
 
 
 def test_anny_human36m_joints_land_on_the_rendered_person(anny_h36m):
-    from convnextpose.bodies import render_frame
-
     records = load_dataset("human36m", anny_h36m, "train", subjects=(1,), subsample=1)
     cameras = anny_bodies.subject_cameras(0, 1, 192, ("h36m", "phone_tripod"))
     people, _ = anny_bodies.h36m_sequence(0, 1, 2, 1, 2)
@@ -66,12 +65,10 @@ def test_anny_human36m_joints_land_on_the_rendered_person(anny_h36m):
             hits = _on_mask(record.joints_img[:17, :2], result.masks[0])
             assert hits.mean() >= 0.9, (cam_idx, frame_no, hits)
             # And agree with the renderer's own projection.
-            np.testing.assert_allclose(record.joints_img[:17, :2], result.joints_img_h36m[0, :17, :2], atol=0.05)
+            np.testing.assert_allclose(record.joints_img[:17, :2], result.joints_img["human36m"][0, :17, :2], atol=0.05)
 
 
 def test_anny_muco_passes_the_check_loads_and_joints_land_on_people(tmp_path):
-    from convnextpose.bodies import render_frame
-
     root = generate_dataset(
         "muco", tmp_path / "MuCo", images=2, image_size=256, people=(2, 2), bodies="anny", workers=1, progress=False
     )
@@ -86,7 +83,7 @@ def test_anny_muco_passes_the_check_loads_and_joints_land_on_people(tmp_path):
         people = [a for a in ann["annotations"] if a["image_id"] == index + 1]
         for k, person in enumerate(people):
             points = np.asarray(person["keypoints_img"])
-            visible = result.joints_vis_muco[k]
+            visible = result.joints_vis["muco"][k]
             assert _on_mask(points[visible], result.masks[k]).mean() >= 0.9
 
 
@@ -97,9 +94,9 @@ def test_bodies_option_errors(tmp_path, monkeypatch):
         generate_dataset("human36m", tmp_path / "b", bodies="anny", camera_presets=("dslr",), render=False)
     with pytest.raises(ValueError, match="unknown option"):
         generate_dataset("mpii", tmp_path / "c", bodies="anny")
-    real_find_spec = anny_bodies.importlib.util.find_spec
+    real_find_spec = backends.importlib.util.find_spec
     monkeypatch.setattr(
-        anny_bodies.importlib.util, "find_spec", lambda name, *a: None if name == "anny" else real_find_spec(name, *a)
+        backends.importlib.util, "find_spec", lambda name, *a: None if name == "anny" else real_find_spec(name, *a)
     )
     with pytest.raises(ImportError, match=r"pip install convnextpose\[anny\]"):
         generate_dataset("muco", tmp_path / "d", bodies="anny", render=False)

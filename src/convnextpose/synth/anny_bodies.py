@@ -1,4 +1,4 @@
-"""Anny bodies for the dataset writers (``bodies="anny"``): people, cameras and images from :mod:`convnextpose.bodies`.
+"""Anny bodies for the dataset writers (``bodies="anny"``): people, cameras and images from :mod:`.frames`.
 
 Only the body source and the renderer change; the writers in :mod:`.human36m` and :mod:`.multiperson` write the same
 files as with the capsule bodies. Here:
@@ -18,34 +18,25 @@ land on the rendered bodies.
 from __future__ import annotations
 
 import functools
-import importlib.util
 
 import numpy as np
 
-from .camera import CAMERA_PRESETS, Camera, sample_camera, zoomed_camera
+from . import backends
+from .camera import Camera, check_preset, sample_camera, zoomed_camera
 from .common import sequence_rng
+from .frames import FrameSampler
+from .render.frame import render_frame
 
-BODIES = ("capsule", "anny")
 #: Radius and height (mm) of the region around the world origin the Human3.6M cameras are zoomed onto.
 _ZOOM_RADIUS, _ZOOM_HEIGHT = 800.0, 2000.0
 
 
-def require_anny() -> None:
-    """Raise a clear error when the optional ``anny`` package is missing."""
-    if importlib.util.find_spec("anny") is None:
-        from ..bodies import INSTALL_HINT
-
-        raise ImportError(f"bodies='anny': {INSTALL_HINT}")
-
-
 def check_bodies(bodies: str, camera_presets: tuple[str, ...] = ()) -> None:
     """Validate the ``bodies`` option (and Anny camera presets); raises ValueError / ImportError."""
-    if bodies not in BODIES:
-        raise ValueError(f"unknown bodies {bodies!r}; choose one of {BODIES}")
     if bodies == "anny":
-        if bad := [p for p in camera_presets if p not in CAMERA_PRESETS]:
-            raise ValueError(f"unknown camera preset(s) {bad}; presets: {sorted(CAMERA_PRESETS)}")
-        require_anny()
+        for preset in camera_presets:
+            check_preset(preset)
+    backends.check_bodies(bodies)
 
 
 def _zoomed_preset_camera(rng: np.random.Generator, preset: str, image_size: int) -> Camera:
@@ -61,10 +52,8 @@ def subject_cameras(seed: int, subject: int, image_size: int, presets: tuple[str
     return [_zoomed_preset_camera(rng, presets[k % len(presets)], image_size) for k in range(4)]
 
 
-def _scene(seed: int):
-    from ..bodies import AnnyScene
-
-    return AnnyScene(seed=seed)
+def _scene(seed: int) -> FrameSampler:
+    return FrameSampler(seed=seed, bodies="anny")
 
 
 def _seed(*keys: int) -> int:
@@ -99,7 +88,7 @@ def h36m_view_frames(
     people: list,
     degradation: float = 1.0,
 ):
-    """Yield the :class:`~convnextpose.bodies.Frame` of each person of a sequence seen by one camera (each view
+    """Yield the :class:`~convnextpose.synth.render.frame.Frame` of each person of a sequence seen by one camera (each view
     draws its own room, lights and degradations)."""  # fmt: skip
     scene = _scene(_seed(seed, 36, subject, action, subaction, cam_idx, 1))
     for person in people:
@@ -117,8 +106,6 @@ def render_h36m_view(
     degradation: float = 1.0,
 ):
     """Yield (rgb, tight mask box or None) for each person of a sequence seen by one camera."""  # fmt: skip
-    from ..bodies import render_frame
-
     for frame in h36m_view_frames(seed, subject, action, subaction, cam_idx, camera, people, degradation):
         result = render_frame(frame)
         yield result.rgb, mask_box(result.masks[0])
@@ -127,7 +114,7 @@ def render_h36m_view(
 def muco_frame(
     seed: int, index: int, image_size: int, people: tuple[int, int], preset: str = "mupots", degradation: float = 1.0
 ):
-    """The :class:`~convnextpose.bodies.Frame` of MuCo-style image ``index``."""  # fmt: skip
+    """The :class:`~convnextpose.synth.render.frame.Frame` of MuCo-style image ``index``."""  # fmt: skip
     rng = sequence_rng(seed, 77, 1000 + index)
     scene = _scene(_seed(seed, 77, 2000 + index))
     count = int(rng.integers(people[0], people[1] + 1))
@@ -145,8 +132,6 @@ def muco_image(
     degradation: float = 1.0,
 ):
     """One MuCo-style composite: (rgb or None, camera, persons with keypoints_cam / keypoints_img / bbox)."""  # fmt: skip
-    from ..bodies import render_frame
-
     frame = muco_frame(seed, index, image_size, people, preset, degradation)
     cam = frame.camera
     rgb = masks = None

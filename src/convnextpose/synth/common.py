@@ -14,9 +14,9 @@ import numpy as np
 from ..atomic import atomic_open
 from .body import JOINT_INDEX, BodyShape, forward_kinematics, lowest_point, sample_shape
 from .camera import Camera
+from .capsule_raycast import Canvas
+from .capsule_scene import Outfit, Person, Scene, draw_person, draw_shadow, finish_image, person_light, sample_outfit
 from .motion import Motion
-from .render import Canvas
-from .scene import Outfit, Person, Scene, draw_person, draw_shadow, finish_image, person_light, sample_outfit
 
 FPS = 50.0  # Human3.6M's frame rate; frame_idx / FPS is the time of a frame
 

@@ -25,6 +25,7 @@ from ..geometry import cam2pixel, process_boxes
 from . import anny_bodies
 from .body import format_indices
 from .camera import Camera
+from .capsule_scene import Person, Scene, render_background, sample_scene, silhouette_box
 from .common import (
     FPS,
     joints_box,
@@ -38,7 +39,6 @@ from .common import (
     write_json_atomic,
 )
 from .motion import H36M_ACTIONS, sample_motion
-from .scene import Person, Scene, render_background, sample_scene, silhouette_box
 
 ALL_SUBJECTS = (1, 5, 6, 7, 8, 9, 11)
 TEST_SUBJECTS = (9, 11)

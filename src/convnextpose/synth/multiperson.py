@@ -35,6 +35,7 @@ from ..geometry import cam2pixel, process_boxes
 from ..joints import get_joint_set
 from . import anny_bodies
 from .body import BodyShape, format_indices, forward_kinematics, rest_angles
+from .capsule_scene import Person, render_background, sample_scene
 from .common import (
     free_camera,
     joint_occlusion,
@@ -49,7 +50,6 @@ from .common import (
     write_json_atomic,
 )
 from .motion import H36M_ACTIONS, sample_motion
-from .scene import Person, render_background, sample_scene
 
 MUCO_JOINTS = 21
 MUPOTS_JOINTS = 17

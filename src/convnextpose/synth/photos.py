@@ -25,6 +25,7 @@ import numpy as np
 
 from ..geometry import cam2pixel, process_boxes
 from .body import format_indices
+from .capsule_scene import Person, Scene, render_background, sample_scene, silhouette_box
 from .common import (
     Actor,
     free_camera,
@@ -40,7 +41,6 @@ from .common import (
     write_json_atomic,
 )
 from .motion import Motion, sample_static_pose
-from .scene import Person, Scene, render_background, sample_scene, silhouette_box
 
 COCO_KEYPOINTS = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",

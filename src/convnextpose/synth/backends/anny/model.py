@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import INSTALL_HINT
+
 logger = logging.getLogger(__name__)
 
-INSTALL_HINT = "the Anny body model needs the optional extra: pip install convnextpose[anny]"
 ANNY_VERSION = "0.6.2"
 #: Anny's default phenotype parameters, each in [0, 1] (gender 0 = male, 1 = female; age 0.5 ~ 11 y, 0.8 ~ 40 y).
 PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")

@@ -1,10 +1,11 @@
-"""Skin, clothing and hair for Anny bodies: per-face materials with procedural patterns.
+"""What people wear, for every body back-end: skin, clothing and hair, their colours and patterns.
 
-Anny ships no colour textures, so clothing is painted onto the body: every vertex gets a body region (skin, top,
-bottom, shoes, socks, hair, eyes, brows) from its dominant skinning bone and its position along the limb in the rest
-pose (sleeve and trouser lengths, necklines, waistbands, hairlines), and every material has two colours and a pattern
-(stripes, checks, plaid, heather, denim) evaluated per pixel on rest-pose coordinates, so patterns stay crisp and
-follow the body when it moves.
+:func:`sample_outfit` draws one person's look as body-independent choices: how far sleeves and trouser legs reach
+(as a position along the limb: 0 at the shoulder or hip, 1 at the elbow or knee, 2 at the wrist or ankle), heights
+of the waistband, neckline, shoes, socks and hairline relative to body landmarks, and two colours and a pattern
+(solid, stripes, checks, plaid, heather, denim) per material. Each back-end paints the same outfit onto its own
+surface (Anny's mesh vertices, the capsule body's primitives); :func:`material_albedo` evaluates the patterns per
+pixel on rest-pose coordinates, so they stay crisp and follow the body when it moves.
 """
 
 from __future__ import annotations
@@ -37,14 +38,21 @@ _NEUTRALS = np.array(
 ) / 255.0  # fmt: skip
 
 
-@dataclass
-class Appearance:
-    """One person's look.
+@dataclass(frozen=True)
+class Outfit:
+    """One person's look, independent of the body it is painted on. Lengths in mm.
 
     Attributes:
-        vertex_material: (V,) int8 material of each vertex (:data:`MATERIAL_NAMES`); the renderer interpolates the
-            materials' indicator functions across faces, so region borders cut through triangles smoothly.
-        face_material: (F,) int8 majority material of each face.
+        sleeve_end: where the top's sleeves end along the arm (0 shoulder, 1 elbow, 2 wrist).
+        leg_end: where the trousers end along the leg (0 hip, 1 knee, 2 ankle).
+        waist: height of the waistband above the hip joints.
+        neck_front, neck_back: height of the neckline relative to the clavicles, at the front and the back.
+        crop: how far above the waistband the top ends (0 for most tops).
+        barefoot: no shoes or socks.
+        shoe_top: height of the shoes' top edge relative to the ankle joints.
+        sock_extra: how far socks show above the shoes (0: none).
+        bald, long_hair: hair styles.
+        hairline_front: height of the hairline above the eyes; hairline_back: below the ears.
         color1, color2: (M, 3) float32 sRGB in [0, 1], the two colours of each material's pattern.
         pattern: (M,) int8 pattern kind (SOLID, STRIPES, CHECKS, PLAID, HEATHER, DENIM).
         period: (M,) float32 pattern period in mm of rest-pose surface.
@@ -54,8 +62,19 @@ class Appearance:
         styles: human-readable choices (sleeves, trousers, hair, ...).
     """
 
-    vertex_material: np.ndarray
-    face_material: np.ndarray
+    sleeve_end: float
+    leg_end: float
+    waist: float
+    neck_front: float
+    neck_back: float
+    crop: float
+    barefoot: bool
+    shoe_top: float
+    sock_extra: float
+    bald: bool
+    long_hair: bool
+    hairline_front: float
+    hairline_back: float
     color1: np.ndarray
     color2: np.ndarray
     pattern: np.ndarray
@@ -64,6 +83,11 @@ class Appearance:
     angle: np.ndarray
     specular: np.ndarray
     styles: dict
+
+    def tables(self) -> tuple[np.ndarray, ...]:
+        """(color1, color2, pattern, period, duty, angle, specular), the arguments of :func:`material_albedo`
+        after the material, then the highlight scale."""
+        return self.color1, self.color2, self.pattern, self.period, self.duty, self.angle, self.specular
 
 
 def _hsv(h: float, s: float, v: float) -> np.ndarray:
@@ -76,130 +100,33 @@ def _clothing_color(rng: np.random.Generator) -> np.ndarray:
     return _hsv(rng.random(), rng.uniform(0.2, 0.85), rng.uniform(0.2, 0.95))
 
 
-def _projection(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Parameter of each point's projection on segment a-b (0 at a, 1 at b), clipped to [-0.5, 1.5]."""
-    d = b - a
-    return np.clip(((points - a) @ d) / max(float(d @ d), 1e-9), -0.5, 1.5)
-
-
-def body_regions(body, rest_vertices: np.ndarray, rest_bone_heads: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-vertex geometry for clothing cuts, from one body's rest pose (mm, body frame).
-
-    Returns:
-        dict of (V,) arrays: ``part`` (0 head, 1 neck, 2 torso, 3 arm, 4 leg, 5 foot, 6 eye), ``arm`` (0 shoulder,
-        1 elbow, 2 wrist, >2 hand), ``leg`` (0 hip, 1 knee, 2 ankle, >2 foot), ``z`` and ``y`` of the vertex, plus
-        scalar landmarks ``hip_z``, ``clav_z``, ``eye_z``, ``eye_y``, ``ear_z``, ``ankle_z``.
-    """
-    v = rest_vertices
-    h = {n: rest_bone_heads[body.bone(n)] for n in ("upperleg01.L", "upperleg01.R", "clavicle.L", "clavicle.R",
-                                                    "spine02", "foot.L", "foot.R")}  # fmt: skip
-    part = np.full(len(v), 2, np.int8)
-    mask = body.vertex_mask
-    part[mask(("head", "neck03"))] = 0
-    part[mask(("neck01", "neck02"))] = 1
-    part[mask("eye")] = 6
-    arm = np.full(len(v), -1.0, np.float32)
-    leg = np.full(len(v), -1.0, np.float32)
-    for s in ("L", "R"):
-        sh, el, wr = (rest_bone_heads[body.bone(f"{n}.{s}")] for n in ("upperarm01", "lowerarm01", "wrist"))
-        hip, kn, an = (rest_bone_heads[body.bone(f"{n}.{s}")] for n in ("upperleg01", "lowerleg01", "foot"))
-        upper = mask("upperarm", s)
-        lower = mask("lowerarm", s)
-        hand = mask(("wrist", "finger", "metacarpal"), s)
-        part[upper | lower | hand] = 3
-        arm[upper] = _projection(v[upper], sh, el)
-        arm[lower] = 1 + _projection(v[lower], el, wr)
-        arm[hand] = 2.5
-        thigh = mask("upperleg", s)
-        shin = mask("lowerleg", s)
-        foot = mask(("foot", "toe"), s)
-        part[thigh | shin] = 4
-        part[foot] = 5
-        leg[thigh] = _projection(v[thigh], hip, kn)
-        leg[shin] = 1 + _projection(v[shin], kn, an)
-        leg[foot] = 2.5
-    kp = body.keypoints(v, ("left_eye", "right_eye", "left_ear", "right_ear"))
-    eye = 0.5 * (kp[0] + kp[1])
-    ear = 0.5 * (kp[2] + kp[3])
-    return {
-        "part": part,
-        "arm": arm,
-        "leg": leg,
-        "x": v[:, 0],
-        "y": v[:, 1],
-        "z": v[:, 2],
-        "hip_z": float(0.5 * (h["upperleg01.L"][2] + h["upperleg01.R"][2])),
-        "clav_z": float(0.5 * (h["clavicle.L"][2] + h["clavicle.R"][2])),
-        "spine_y": float(h["spine02"][1]),
-        "eye_z": float(eye[2]),
-        "eye_y": float(eye[1]),
-        "ear_z": float(ear[2]),
-        "ear_y": float(ear[1]),
-        "ankle_z": float(0.5 * (h["foot.L"][2] + h["foot.R"][2])),
-    }
-
-
-def sample_appearance(
-    rng: np.random.Generator, body, rest_vertices: np.ndarray, rest_bone_heads: np.ndarray, gender: float = 0.5
-) -> Appearance:
-    """Random skin tone, clothing (top, bottom, shoes, socks), hair and their colours and patterns for one body.
+def sample_outfit(rng: np.random.Generator, gender: float = 0.5) -> Outfit:
+    """Random skin tone, clothing (top, bottom, shoes, socks), hair and their colours and patterns.
 
     Args:
-        body: the :class:`~convnextpose.bodies.anny_model.AnnyBody` (for skinning bones and keypoints).
-        rest_vertices: (V, 3) mm, this person's rest pose; rest_bone_heads: (J, 3) mm.
-        gender: Anny's gender phenotype (0 male, 1 female): it only shifts the odds of long hair.
+        gender: 0 male, 1 female (blends in between): it only shifts the odds of long hair.
     """
-    r = body_regions(body, rest_vertices, rest_bone_heads)
-    part, arm, leg, x, y, z = r["part"], r["arm"], r["leg"], r["x"], r["y"], r["z"]
-    mat = np.full(len(part), SKIN, np.int8)
-    styles: dict[str, str | float] = {}
-
-    # Top: torso above the waistband, sleeves to a random length, a neckline below the clavicles.
+    # Top: sleeves to a random length, a waistband, a neckline below the clavicles, occasionally a crop top.
     sleeve = rng.choice(["tank", "short", "elbow", "three_quarter", "long"], p=[0.1, 0.4, 0.1, 0.1, 0.3])
     sleeve_end = {"tank": 0.05, "short": rng.uniform(0.3, 0.55), "elbow": rng.uniform(0.85, 1.0),
                   "three_quarter": rng.uniform(1.4, 1.6), "long": rng.uniform(1.9, 2.02)}[sleeve]  # fmt: skip
-    waist = r["hip_z"] + rng.uniform(30, 130)
-    neck_front = r["clav_z"] + rng.uniform(-90, 10)
-    neck_back = r["clav_z"] + rng.uniform(-10, 35)
-    front = np.clip((y - r["spine_y"] + 60) / 120, 0, 1)  # 0 behind, 1 in front
-    neckline = neck_back + (neck_front - neck_back) * (1 - front)
-    top_bottom = waist + (rng.uniform(60, 140) if rng.random() < 0.07 else 0.0)  # crop tops show the midriff
-    torso = part == 2
-    mat[torso & (z > top_bottom) & (z < neckline)] = TOP
-    mat[(part == 3) & (arm < sleeve_end)] = TOP
-    if sleeve == "tank":
-        mat[(part == 3) & (arm < 0.2)] = SKIN
+    waist = rng.uniform(30, 130)
+    neck_front = rng.uniform(-90, 10)
+    neck_back = rng.uniform(-10, 35)
+    crop = rng.uniform(60, 140) if rng.random() < 0.07 else 0.0
     # Bottom: trousers, capris, knee-length or shorts.
     length = rng.choice(["long", "capri", "knee", "shorts"], p=[0.55, 0.1, 0.15, 0.2])
     leg_end = {"long": 2.05, "capri": rng.uniform(1.4, 1.65), "knee": rng.uniform(0.95, 1.1),
                "shorts": rng.uniform(0.35, 0.65)}[length]  # fmt: skip
-    mat[torso & (z <= waist)] = BOTTOM
-    mat[(part == 4) & (leg < leg_end)] = BOTTOM
     # Shoes (and socks above low shoes), sometimes barefoot.
     barefoot = rng.random() < 0.08
-    shoe_top = r["ankle_z"] + rng.uniform(-20, 60) if rng.random() < 0.85 else r["ankle_z"] + rng.uniform(100, 220)
-    sock_top = shoe_top + (rng.uniform(20, 160) if (length != "long" and rng.random() < 0.6) else 0.0)
-    if not barefoot:
-        low = (part == 4) | (part == 5)
-        mat[low & (z < sock_top) & (mat != BOTTOM)] = SOCKS
-        mat[(part == 5) | (low & (z < shoe_top))] = SHOES
-    # Hair cap: above a hairline that runs from the forehead down to the nape (longer hair reaches the neck).
+    shoe_top = rng.uniform(-20, 60) if rng.random() < 0.85 else rng.uniform(100, 220)
+    sock_extra = rng.uniform(20, 160) if (length != "long" and rng.random() < 0.6) else 0.0
+    # Hair: a cap above a hairline from the forehead down to the nape (longer hair reaches the neck).
     bald = rng.random() < 0.06
     long_hair = rng.random() < (0.1 + 0.55 * gender)
-    hairline_front = r["eye_z"] + rng.uniform(35, 60)
-    hairline_back = r["ear_z"] - (rng.uniform(40, 120) if long_hair else rng.uniform(-10, 30))
-    back = np.clip((y - (r["eye_y"] + 40)) / max(r["ear_y"] + 40 - (r["eye_y"] + 40), 1.0), 0, 1)
-    hairline = hairline_front + (hairline_back - hairline_front) * back
-    if not bald:
-        head_or_neck = (part == 0) | ((part == 1) & long_hair & (y > r["ear_y"]))
-        mat[head_or_neck & (z > hairline)] = HAIR
-    brows = (part == 0) & (np.abs(x) > 12) & (np.abs(x) < 55) & (y < r["eye_y"] + 8)
-    mat[brows & (z > r["eye_z"] + 14) & (z < r["eye_z"] + 24)] = BROWS
-    mat[part == 6] = EYES
-
-    faces = body.faces
-    m0, m1, m2 = mat[faces[:, 0]], mat[faces[:, 1]], mat[faces[:, 2]]
-    face_material = np.where(m1 == m2, m1, m0).astype(np.int8)
+    hairline_front = rng.uniform(35, 60)
+    hairline_back = rng.uniform(40, 120) if long_hair else rng.uniform(-10, 30)
 
     color1 = np.zeros((NUM_MATERIALS, 3), np.float32)
     color2 = np.zeros((NUM_MATERIALS, 3), np.float32)
@@ -239,11 +166,13 @@ def sample_appearance(
     sock = _NEUTRALS[rng.choice([0, 1, 2])] if rng.random() < 0.8 else _clothing_color(rng)
     color1[SOCKS], color2[SOCKS], pattern[SOCKS], period[SOCKS] = sock, sock * 0.9, HEATHER, 3.0
 
-    styles.update(
-        sleeve=str(sleeve), legs=str(length), barefoot=bool(barefoot), bald=bool(bald), long_hair=bool(long_hair)
-    )
-    styles["skin_tone"] = float(tone)
-    return Appearance(mat, face_material, color1, color2, pattern, period, duty, angle, specular, styles)
+    styles = {"sleeve": str(sleeve), "legs": str(length), "barefoot": bool(barefoot), "bald": bool(bald),
+              "long_hair": bool(long_hair), "skin_tone": float(tone)}  # fmt: skip
+    return Outfit(
+        float(sleeve_end), float(leg_end), float(waist), float(neck_front), float(neck_back), float(crop),
+        bool(barefoot), float(shoe_top), float(sock_extra), bool(bald), bool(long_hair), float(hairline_front),
+        float(hairline_back), color1, color2, pattern, period, duty, angle, specular, styles,
+    )  # fmt: skip
 
 
 def _hash_noise(cells: np.ndarray) -> np.ndarray:
@@ -275,7 +204,7 @@ def material_albedo(
     Args:
         material: (K,) index into the material tables (already offset per person when several are concatenated).
         rest_points: (K, 3) mm, rest-pose position of each sample (pattern coordinates).
-        color1..angle: concatenated material tables (M, ...) of :class:`Appearance`.
+        color1..angle: concatenated material tables (M, ...) of :class:`Outfit`.
     """
     c1, c2 = color1[material], color2[material]
     kind, per, dut = pattern[material], period[material], duty[material]

@@ -11,17 +11,20 @@ import json
 import numpy as np
 import pytest
 
-from convnextpose.bodies import POSE_LIBRARY, AnnyScene, Camera, render_frame
-from convnextpose.bodies import poses as P
-from convnextpose.bodies.anny_model import load_anny
-from convnextpose.bodies.joint_map import (
+from convnextpose.joints import get_joint_set
+from convnextpose.synth.backends.anny.backend import AnnyBackend
+from convnextpose.synth.backends.anny.joint_map import (
     PLAUSIBLE_RANGES_MM,
     JointRegressor,
     bone_length_report,
     bone_lengths,
     joint_definition_table,
 )
-from convnextpose.joints import get_joint_set
+from convnextpose.synth.backends.anny.model import load_anny
+from convnextpose.synth.camera import Camera
+from convnextpose.synth.frames import FrameSampler
+from convnextpose.synth.people import collision, kinematics, library, limits
+from convnextpose.synth.render.frame import render_frame
 
 pytest.importorskip("anny")
 
@@ -38,6 +41,20 @@ def body():
 
 
 @pytest.fixture(scope="module")
+def backend(body):
+    return AnnyBackend(body=body)
+
+
+ANNY = None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _anny_backend(backend):
+    global ANNY
+    ANNY = backend
+
+
+@pytest.fixture(scope="module")
 def shapes(body):
     """Eight random adults plus Anny's average body."""
     phen = body.sample_phenotypes(8, np.random.default_rng(0))
@@ -48,21 +65,21 @@ def shapes(body):
 
 def _posed(body, shapes, params):
     rest_v, rest_h = body.rest(shapes)
-    out = body.forward(P.pose_rotations(params, body.reference_heads(shapes), body.bone_names), shapes)
+    out = body.forward(ANNY.rotations(params, body.reference_heads(shapes)), shapes)
     return out, rest_v, rest_h
 
 
 def _front_frame(scene, person, size=(240, 240), distance=3500.0):
     """One person facing a camera in front of them (the person faces -Y)."""
     person = person.transformed(0.0, np.zeros(2))
-    top = float(person.vertices[:, 2].max())
+    top = float(person.points[:, 2].max())
     cam = Camera.look_at([0.0, -distance, top * 0.55], [0.0, 0.0, top * 0.5], 0.9 * size[1], size)
     return scene.sample_frame(people=[person], camera=cam, place=False, outdoor_prob=0.0, clutter=(0, 0))
 
 
 @pytest.fixture(scope="module")
-def scene(body):
-    return AnnyScene(seed=0, body=body)
+def scene(backend):
+    return FrameSampler(seed=0, bodies=backend)
 
 
 def test_joint_sets_and_documentation(body):
@@ -75,7 +92,7 @@ def test_joint_sets_and_documentation(body):
 
 
 def test_bone_lengths_plausible(body, shapes):
-    out, _, _ = _posed(body, shapes, np.stack([P.pose_params("standing")] * len(shapes)))
+    out, _, _ = _posed(body, shapes, np.stack([library.pose_params("standing")] * len(shapes)))
     joints = JointRegressor(body, "human36m")(out.bone_heads, out.vertices)
     assert joints.shape == (len(shapes), 18, 3)
     for (a, b), (lo, hi) in PLAUSIBLE_RANGES_MM.items():
@@ -97,7 +114,7 @@ def test_bone_lengths_plausible(body, shapes):
 
 
 def test_left_right_sides(body, shapes, scene):
-    out, _, _ = _posed(body, shapes, np.stack([P.pose_params("arms_to_side")] * len(shapes)))
+    out, _, _ = _posed(body, shapes, np.stack([library.pose_params("arms_to_side")] * len(shapes)))
     joints = JointRegressor(body, "muco")(out.bone_heads, out.vertices)
     # Body frame: the person faces -Y, so their left is +X.
     for name in ("Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Hand", "Toe"):
@@ -105,18 +122,18 @@ def test_left_right_sides(body, shapes, scene):
     # Seen from the front, the person's left is on the right of the image.
     person = scene.sample_people(1, poses=["arms_to_side"], variation=0.0)[0]
     result = render_frame(_front_frame(scene, person), degrade_image=False)
-    u = result.joints_img_h36m[0, :, 0]
+    u = result.joints_img["human36m"][0, :, 0]
     for name in ("Shoulder", "Wrist", "Hip", "Ankle"):
         assert u[H36M.index("L_" + name)] > u[H36M.index("R_" + name)] + 3, name
 
 
 def test_joint_limits_clamp_the_posed_body(body, shapes):
-    raw = P.pose_params({"L_knee_flex": 175, "R_elbow_flex": 170, "L_hip_elev": 35, "R_hip_elev": 20})
-    clamped = P.clamp_to_limits(raw)
-    assert clamped[P.PARAM_INDEX["L_knee_flex"]] == 150 and clamped[P.PARAM_INDEX["R_elbow_flex"]] == 150
+    raw = library.pose_params({"L_knee_flex": 175, "R_elbow_flex": 170, "L_hip_elev": 35, "R_hip_elev": 20})
+    clamped = limits.clamp_to_limits(raw)
+    assert clamped[limits.PARAM_INDEX["L_knee_flex"]] == 150 and clamped[limits.PARAM_INDEX["R_elbow_flex"]] == 150
     out, _, _ = _posed(body, shapes[:3], np.stack([clamped] * 3))
     joints = JointRegressor(body, "human36m")(out.bone_heads, out.vertices)
-    measured = P.measure_pose({n: joints[:, H36M.index(n)] for n in H36M.names})
+    measured = kinematics.measure_pose({n: joints[:, H36M.index(n)] for n in H36M.names})
     np.testing.assert_allclose(measured["L_knee_flex"], 150, atol=4)
     np.testing.assert_allclose(measured["R_elbow_flex"], 150, atol=4)
     np.testing.assert_allclose(measured["L_hip_elev"], 35, atol=3)
@@ -124,22 +141,22 @@ def test_joint_limits_clamp_the_posed_body(body, shapes):
 
 
 def test_library_poses_pass_and_crossed_pose_fails(body, shapes, scene):
-    names = sorted(POSE_LIBRARY)
+    names = sorted(library.POSE_LIBRARY)
     bodies = shapes[:3]
-    params = np.stack([P.pose_params(n) for n in names for _ in bodies])
+    params = np.stack([library.pose_params(n) for n in names for _ in bodies])
     phen = np.concatenate([bodies] * len(names))
     out, rest_v, rest_h = _posed(body, phen, params)
-    radii = scene._capsule_radii(rest_v, rest_h)
-    hits = P.has_self_intersection(scene._segments(out), radii).reshape(len(names), len(bodies))
+    radii = scene.backend.capsule_radii(rest_v, rest_h)
+    hits = collision.has_self_intersection(scene.backend.proxy_segments(out), radii).reshape(len(names), len(bodies))
     assert not hits.any(), [n for n, h in zip(names, hits) if h.any()]
     # Not clamped on purpose: the left thigh swung through the right one, the right arm driven through the chest.
     crossed = [
-        P.pose_params({"L_hip_elev": 45, "L_hip_plane": 180, "R_hip_elev": 10}),
-        P.pose_params({"R_shoulder_elev": 55, "R_shoulder_plane": 180, "R_elbow_flex": 5}),
+        library.pose_params({"L_hip_elev": 45, "L_hip_plane": 180, "R_hip_elev": 10}),
+        library.pose_params({"R_shoulder_elev": 55, "R_shoulder_plane": 180, "R_elbow_flex": 5}),
     ]
     out, rest_v, rest_h = _posed(body, bodies[:1].repeat(2, 0), np.stack(crossed))
-    radii = scene._capsule_radii(rest_v, rest_h)
-    assert P.has_self_intersection(scene._segments(out), radii).all()
+    radii = scene.backend.capsule_radii(rest_v, rest_h)
+    assert collision.has_self_intersection(scene.backend.proxy_segments(out), radii).all()
 
 
 def test_rendered_depth_agrees_with_joint_depth(scene):
@@ -147,8 +164,8 @@ def test_rendered_depth_agrees_with_joint_depth(scene):
     result = render_frame(frame, degrade_image=False)
     assert result.rgb.shape == (400, 400, 3) and result.rgb.dtype == np.uint8
     assert result.depth.shape == (400, 400) and result.masks.shape == (1, 400, 400)
-    j = result.joints_img_h36m[0]
-    vis = result.joints_vis_h36m[0]
+    j = result.joints_img["human36m"][0]
+    vis = result.joints_vis["human36m"][0]
     assert vis.sum() >= 12
     u, v = np.round(j[vis, 0]).astype(int), np.round(j[vis, 1]).astype(int)
     surface = result.depth[v, u]
@@ -159,7 +176,7 @@ def test_rendered_depth_agrees_with_joint_depth(scene):
     assert np.mean(gap < 250) >= 0.75, gap
     assert np.median(gap) < 150, gap
     assert result.masks[0, v, u].mean() > 0.6
-    np.testing.assert_allclose(result.joints_cam_h36m[0, :, 2], j[:, 2], rtol=1e-6)
+    np.testing.assert_allclose(result.joints_cam["human36m"][0, :, 2], j[:, 2], rtol=1e-6)
     record = json.loads(json.dumps(result.to_dict()))
     assert len(record["people"]) == 1 and len(record["people"][0]["joints_cam_muco"]) == 21
     x, y, w, h = result.bboxes[0]
@@ -178,25 +195,25 @@ def test_two_people_occlusion_order(scene):
     assert m_near.sum() > m_far.sum() > 0
     assert not (m_far & m_near).any()
     # Where the far person's own surface hides behind the near one, the instance map says "near".
-    z_far = result.joints_img_h36m[0, :, 2].mean()
-    z_near = result.joints_img_h36m[1, :, 2].mean()
+    z_far = result.joints_img["human36m"][0, :, 2].mean()
+    z_near = result.joints_img["human36m"][1, :, 2].mean()
     assert z_near < z_far
     np.testing.assert_array_equal(result.instance == 1, m_near)
     assert np.all(result.depth[m_near] < z_far - 500)
     # The far person's torso is behind the near one: those joints are flagged hidden.
-    vis_far = result.joints_vis_h36m[0]
+    vis_far = result.joints_vis["human36m"][0]
     assert not vis_far[H36M.index("Torso")] and not vis_far[H36M.index("Pelvis")]
-    assert result.joints_vis_h36m[1].all()
+    assert result.joints_vis["human36m"][1].all()
 
 
-def test_same_seed_same_frame(body):
-    a = AnnyScene(seed=5, body=body).sample_frame(num_people=2, camera="mupots", image_size=(200, 200))
-    b = AnnyScene(seed=5, body=body).sample_frame(num_people=2, camera="mupots", image_size=(200, 200))
+def test_same_seed_same_frame(backend):
+    a = FrameSampler(seed=5, bodies=backend).sample_frame(num_people=2, camera="mupots", image_size=(200, 200))
+    b = FrameSampler(seed=5, bodies=backend).sample_frame(num_people=2, camera="mupots", image_size=(200, 200))
     ra, rb = render_frame(a), render_frame(b)
     assert np.array_equal(ra.rgb, rb.rgb)
     assert np.array_equal(ra.depth, rb.depth)
-    np.testing.assert_array_equal(ra.joints_cam_muco, rb.joints_cam_muco)
-    c = AnnyScene(seed=6, body=body).sample_frame(num_people=2, camera="mupots", image_size=(200, 200))
+    np.testing.assert_array_equal(ra.joints_cam["muco"], rb.joints_cam["muco"])
+    c = FrameSampler(seed=6, bodies=backend).sample_frame(num_people=2, camera="mupots", image_size=(200, 200))
     assert not np.array_equal(render_frame(c).rgb, ra.rgb)
 
 
@@ -218,12 +235,14 @@ def test_crop_render_equals_crop_of_full_render(scene):
     # RGB: equal inside; the one-pixel anti-aliasing seam at the crop border may differ.
     inner = np.abs(crop.rgb.astype(int) - ref_rgb)[2:-2, 2:-2]
     assert np.percentile(inner, 99.5) <= 2 and inner.mean() < 0.2
-    np.testing.assert_allclose(crop.joints_img_h36m[..., :2], full.joints_img_h36m[..., :2] - [x0, y0], atol=1e-3)
+    np.testing.assert_allclose(
+        crop.joints_img["human36m"][..., :2], full.joints_img["human36m"][..., :2] - [x0, y0], atol=1e-3
+    )
     # Resampled crops keep the joints consistent with the crop camera.
     small = render_frame(frame, crop=(x0, y0, w, h), out_size=(128, 128))
     assert small.rgb.shape == (128, 128, 3)
-    expect = (full.joints_img_h36m[..., :2] - [x0, y0] + 0.5) * [128 / w, 128 / h] - 0.5
-    np.testing.assert_allclose(small.joints_img_h36m[..., :2], expect, atol=1e-3)
+    expect = (full.joints_img["human36m"][..., :2] - [x0, y0] + 0.5) * [128 / w, 128 / h] - 0.5
+    np.testing.assert_allclose(small.joints_img["human36m"][..., :2], expect, atol=1e-3)
 
 
 def test_sequence_is_smooth(scene):

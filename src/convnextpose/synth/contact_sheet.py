@@ -1,6 +1,6 @@
 """A contact sheet of sample renders (``docs/images/anny_samples.png``).
 
-``python -m convnextpose.bodies.samples docs/images/anny_samples.png --seed 0`` renders a 4 x 3 grid: Human3.6M,
+``python -m convnextpose.synth.contact_sheet docs/images/anny_samples.png --seed 0`` renders a 4 x 3 grid: Human3.6M,
 phone-on-the-floor, phone-on-a-tripod and MuPoTS-style cameras in turn, random people, poses, rooms and lights, each
 tile the crop around the people as the trainer would see it.
 """
@@ -16,13 +16,16 @@ import numpy as np
 PRESETS = ("h36m", "phone_floor", "phone_tripod", "mupots")
 
 
-def make_contact_sheet(seed: int = 0, tile: int = 240, cols: int = 4, rows: int = 3, labels: bool = True) -> np.ndarray:
+def make_contact_sheet(
+    seed: int = 0, tile: int = 240, cols: int = 4, rows: int = 3, labels: bool = True, bodies: str = "anny"
+) -> np.ndarray:
     """(rows * tile, cols * tile, 3) uint8 RGB sheet of crops of random frames."""
     import cv2
 
-    from .scene import AnnyScene, render_frame
+    from .frames import FrameSampler
+    from .render.frame import render_frame
 
-    scene = AnnyScene(seed=seed)
+    scene = FrameSampler(seed=seed, bodies=bodies)
     tiles = []
     for i in range(rows * cols):
         preset = PRESETS[i % len(PRESETS)]
@@ -45,14 +48,17 @@ def make_contact_sheet(seed: int = 0, tile: int = 240, cols: int = 4, rows: int 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m convnextpose.bodies.samples", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m convnextpose.synth.contact_sheet", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("output", type=Path)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tile", type=int, default=240)
+    parser.add_argument("--bodies", choices=("capsule", "anny"), default="anny")
     args = parser.parse_args(argv)
     import cv2
 
-    sheet = make_contact_sheet(args.seed, args.tile)
+    sheet = make_contact_sheet(args.seed, args.tile, bodies=args.bodies)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(args.output), sheet[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
     return 0

@@ -1,17 +1,69 @@
 """Procedural, seamless textures for floors, walls, outdoor backdrops and furniture (no downloads).
 
-Each generator returns a :class:`~convnextpose.bodies.render.Texture`: a periodic tile in linear RGB and its size in
-the world. Noise is value noise upsampled from a periodic random grid, so every tile wraps without seams.
+Each generator returns a :class:`Texture`: a periodic tile in linear RGB and its size in the world. Noise is value
+noise upsampled from a periodic random grid, so every tile wraps without seams.
 """
 
 from __future__ import annotations
 
 import colorsys
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from .render import Texture, srgb_to_linear
+from .lighting import srgb_to_linear
+
+
+@dataclass
+class Texture:
+    """A periodic texture tile (linear RGB float32) with a cached mip pyramid, ``size_mm`` wide in the world."""
+
+    image: np.ndarray
+    size_mm: float
+    _levels: list[np.ndarray] | None = None
+
+    def levels(self) -> list[np.ndarray]:
+        if self._levels is None:
+            levels = [self.image]
+            while min(levels[-1].shape[:2]) > 8 and len(levels) < 7:
+                levels.append(cv2.resize(levels[-1], None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
+            self._levels = levels
+        return self._levels
+
+    def sample(self, s_mm: np.ndarray, t_mm: np.ndarray, footprint_mm: np.ndarray, clamp_t: bool = False) -> np.ndarray:
+        """Bilinear lookup at world coordinates (mm along the tile's two axes) with a mip level per sample chosen
+        from ``footprint_mm`` (the size of one pixel on the surface), so distant floors do not shimmer.
+
+        Returns (K, 3) linear RGB.
+        """
+        levels = self.levels()
+        size = self.image.shape[0]
+        texel_mm = self.size_mm / size
+        level = np.clip(np.log2(np.maximum(footprint_mm / texel_mm, 1.0)), 0, len(levels) - 1).astype(np.int64)
+        out = np.empty((len(s_mm), 3), np.float32)
+        for lv in np.flatnonzero(np.bincount(level, minlength=len(levels))):
+            sel = np.flatnonzero(level == lv)
+            img = levels[lv]
+            h, w = img.shape[:2]
+            mx = (s_mm[sel] / self.size_mm * w - 0.5).astype(np.float32)
+            my = (t_mm[sel] / self.size_mm * h - 0.5).astype(np.float32)
+            if clamp_t:
+                my = np.clip(my, 0, h - 1)
+            out[sel] = _remap_flat(img, mx, my)
+        return out
+
+
+def _remap_flat(image: np.ndarray, mx: np.ndarray, my: np.ndarray, cols: int = 4096) -> np.ndarray:
+    """Bilinear, wrapping lookup of (K,) float32 coordinates; maps are folded into rows because OpenCV limits an
+    image side to 32767 pixels."""
+    k = len(mx)
+    rows = -(-k // cols)
+    pad = rows * cols - k
+    mx2 = np.pad(mx, (0, pad)).reshape(rows, cols)
+    my2 = np.pad(my, (0, pad)).reshape(rows, cols)
+    got = cv2.remap(image, mx2, my2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    return got.reshape(rows * cols, -1)[:k]
 
 
 def periodic_noise(rng: np.random.Generator, size: int, cells: tuple[int, int] | int) -> np.ndarray:

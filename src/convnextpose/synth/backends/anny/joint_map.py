@@ -1,8 +1,8 @@
-"""Map Anny's 104-bone rig and mesh to the Human3.6M-18 and MuCo-21 joint sets (DATA_FORMATS.md section 2).
+"""Map Anny's 104-bone rig and mesh to the joint sets of :mod:`convnextpose.joints` (DATA_FORMATS.md section 2).
 
 Every joint is a fixed linear combination of posed bone heads and posed mesh vertices, so it moves with the skinned
 surface and costs one small matrix product per body. The choice for each joint is documented in
-:data:`JOINT_DEFINITIONS` (also rendered as the table in ``docs/bodies.md``).
+:data:`JOINT_DEFINITIONS` (also rendered as the table in ``docs/data.md``).
 
 Two Human3.6M joints have no anatomical landmark and are placed to reproduce the dataset skeleton's segment lengths:
 ``Nose`` is its mocap skeleton's head joint (top of the neck, about 120 mm above the thorax joint ``Neck``), and
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..joints import get_joint_set
+from ....joints import get_joint_set
 
 # Sources are terms of a weighted mean:
 #   ("bone", name)      posed head of an Anny bone (the joint the bone rotates about)
@@ -100,14 +100,35 @@ JOINT_DEFINITIONS: dict[str, dict[str, tuple[list[_Term], str]]] = {
     },
 }
 JOINT_DEFINITIONS["mupots"] = {n: JOINT_DEFINITIONS["muco"][n] for n in get_joint_set("mupots").names}
+JOINT_DEFINITIONS["mpii"] = {
+    **{n: _COMMON[n] for n in get_joint_set("mpii").names if n in _COMMON},
+    "Thorax": JOINT_DEFINITIONS["muco"]["Thorax"],
+    "Neck": (JOINT_DEFINITIONS["human36m"]["Nose"][0], "midpoint of the neck02 and neck03 heads (upper neck)"),
+    "Head": (JOINT_DEFINITIONS["muco"]["Head_top"][0], "mean of the 12 top-most head vertices (head top)"),
+}
+
+
+def _keypoint(name: str) -> tuple[list[_Term], str]:
+    return [("keypoint", name, 1.0)], f"Anny's {name.replace('_', ' ')} surface keypoint"
+
+
+JOINT_DEFINITIONS["coco"] = {
+    **{n: _COMMON[n] for n in get_joint_set("coco").names if n in _COMMON},
+    "Nose": _keypoint("nose"),
+    "L_Eye": _keypoint("left_eye"),
+    "R_Eye": _keypoint("right_eye"),
+    "L_Ear": _keypoint("left_ear"),
+    "R_Ear": _keypoint("right_ear"),
+    "Thorax": JOINT_DEFINITIONS["human36m"]["Thorax"],
+}
 
 
 class JointRegressor:
     """Regress a joint set from posed Anny bodies.
 
     Args:
-        body: a loaded :class:`~convnextpose.bodies.anny_model.AnnyBody`.
-        joint_set: ``"human36m"``, ``"muco"`` or ``"mupots"``.
+        body: a loaded :class:`~.model.AnnyBody`.
+        joint_set: ``"human36m"``, ``"muco"``, ``"mupots"``, ``"mpii"`` or ``"coco"``.
     """
 
     def __init__(self, body, joint_set: str):

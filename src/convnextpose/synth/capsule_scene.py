@@ -15,7 +15,7 @@ import numpy as np
 
 from .body import JOINT_INDEX, SEGMENT_INDEX, BodyShape
 from .camera import Camera
-from .render import Canvas, Light, draw_capsule, draw_ellipsoid
+from .capsule_raycast import Canvas, Light, draw_capsule, draw_ellipsoid
 
 # ----------------------------------------------------------------------------------------------- textures
 

@@ -1,4 +1,4 @@
-"""Parts of the Anny body backend that need no ``anny``: camera, rasteriser, pose maths, textures, degradations."""
+"""Parts of the synthetic pipeline that need no ``anny``: camera, rasteriser, pose maths, textures, degradations."""
 
 from __future__ import annotations
 
@@ -7,19 +7,15 @@ import sys
 import numpy as np
 import pytest
 
-from convnextpose.bodies import poses as P
-from convnextpose.bodies.render import (
-    Box,
-    Plane,
-    cast_background,
-    degrade,
-    rasterize,
-    sample_degradation,
-    to_srgb8,
-)
-from convnextpose.bodies.textures import TexturePool, periodic_noise, wood_planks
 from convnextpose.geometry import cam2pixel, world2cam
 from convnextpose.synth.camera import CAMERA_PRESETS, Camera, sample_camera
+from convnextpose.synth.degrade import degrade, sample_degradation
+from convnextpose.synth.people import collision, library, limits, motion
+from convnextpose.synth.render.background import cast_background
+from convnextpose.synth.render.raster import rasterize
+from convnextpose.synth.scene.lighting import to_srgb8
+from convnextpose.synth.scene.surfaces import Box, Plane
+from convnextpose.synth.scene.textures import TexturePool, periodic_noise, wood_planks
 
 
 def _cube(center, half):
@@ -40,7 +36,8 @@ def _cube(center, half):
 
 
 def test_import_hint_without_anny(monkeypatch):
-    from convnextpose.bodies.anny_model import INSTALL_HINT, import_anny
+    from convnextpose.synth.backends import INSTALL_HINT
+    from convnextpose.synth.backends.anny.model import import_anny
 
     monkeypatch.setitem(sys.modules, "anny", None)
     with pytest.raises(ImportError, match=r"convnextpose\[anny\]"):
@@ -49,7 +46,7 @@ def test_import_hint_without_anny(monkeypatch):
 
 
 def test_cache_dir_env(monkeypatch, tmp_path):
-    from convnextpose.bodies import anny_cache_dir
+    from convnextpose.synth.backends.anny.model import anny_cache_dir
 
     monkeypatch.setenv("CONVNEXTPOSE_CACHE", str(tmp_path))
     assert anny_cache_dir() == tmp_path / "anny"
@@ -136,54 +133,56 @@ def test_background_floor_depth_is_analytic():
 
 
 def test_clamp_to_limits():
-    params = P.pose_params("standing")
-    params[P.PARAM_INDEX["L_knee_flex"]] = 200
-    params[P.PARAM_INDEX["R_knee_flex"]] = -30
-    params[P.PARAM_INDEX["spine_twist"]] = 120
-    params[P.PARAM_INDEX["L_hip_plane"]] = 0  # abduction plane: at most 50 degrees
-    params[P.PARAM_INDEX["L_hip_elev"]] = 110
-    params[P.PARAM_INDEX["R_shoulder_plane"]] = 390  # wraps to 30
-    assert not P.within_limits(params)
-    out = P.clamp_to_limits(params)
-    assert P.within_limits(out)
-    assert out[P.PARAM_INDEX["L_knee_flex"]] == 150
-    assert out[P.PARAM_INDEX["R_knee_flex"]] == 0
-    assert out[P.PARAM_INDEX["spine_twist"]] == 45
-    assert out[P.PARAM_INDEX["L_hip_elev"]] == 50
-    assert out[P.PARAM_INDEX["R_shoulder_plane"]] == pytest.approx(30)
-    for name in P.POSE_LIBRARY:
-        assert P.within_limits(P.pose_params(name)), name
+    params = library.pose_params("standing")
+    params[limits.PARAM_INDEX["L_knee_flex"]] = 200
+    params[limits.PARAM_INDEX["R_knee_flex"]] = -30
+    params[limits.PARAM_INDEX["spine_twist"]] = 120
+    params[limits.PARAM_INDEX["L_hip_plane"]] = 0  # abduction plane: at most 50 degrees
+    params[limits.PARAM_INDEX["L_hip_elev"]] = 110
+    params[limits.PARAM_INDEX["R_shoulder_plane"]] = 390  # wraps to 30
+    assert not limits.within_limits(params)
+    out = limits.clamp_to_limits(params)
+    assert limits.within_limits(out)
+    assert out[limits.PARAM_INDEX["L_knee_flex"]] == 150
+    assert out[limits.PARAM_INDEX["R_knee_flex"]] == 0
+    assert out[limits.PARAM_INDEX["spine_twist"]] == 45
+    assert out[limits.PARAM_INDEX["L_hip_elev"]] == 50
+    assert out[limits.PARAM_INDEX["R_shoulder_plane"]] == pytest.approx(30)
+    for name in library.POSE_LIBRARY:
+        assert limits.within_limits(library.pose_params(name)), name
 
 
 def test_vary_pose_stays_in_limits():
     rng = np.random.default_rng(0)
-    base = np.stack([P.pose_params(n) for n in P.POSE_LIBRARY])
-    varied = P.vary_pose(np.repeat(base, 20, 0), rng, scale=3.0)
-    assert P.within_limits(varied).all()
+    base = np.stack([library.pose_params(n) for n in library.POSE_LIBRARY])
+    varied = limits.vary_pose(np.repeat(base, 20, 0), rng, scale=3.0)
+    assert limits.within_limits(varied).all()
     assert np.abs(varied - np.repeat(base, 20, 0)).max() > 10
 
 
-def test_slerp_and_sequence_are_smooth():
-    from scipy.spatial.transform import Rotation
-
-    a = Rotation.from_euler("xyz", [[0, 0, 0], [10, 20, 30]], degrees=True).as_matrix()
-    b = Rotation.from_euler("xyz", [[90, 0, 0], [-20, 40, 10]], degrees=True).as_matrix()
-    seq = P.sequence_rotations(np.stack([a, b, a]), 10)
-    assert seq.shape == (21, 2, 3, 3)
-    np.testing.assert_allclose(seq[0], a, atol=1e-6)
-    np.testing.assert_allclose(seq[10], b, atol=1e-6)
-    np.testing.assert_allclose(seq[-1], a, atol=1e-6)
-    mid = P.slerp_rotations(a[0], b[0], 0.5)[0]
-    assert Rotation.from_matrix(mid).magnitude() == pytest.approx(np.deg2rad(45), abs=1e-5)
-    steps = [Rotation.from_matrix(seq[i + 1] @ seq[i].transpose(0, 2, 1)).magnitude().max() for i in range(20)]
-    assert max(steps) < np.deg2rad(15)
+def test_ease_passes_the_keys_smoothly_and_planes_take_the_short_way():
+    keys = np.array([[0.0, 170.0], [90.0, -170.0], [30.0, -170.0]])
+    key_times = np.array([0.0, 1.0, 3.0])
+    wrap = np.array([False, True])
+    at_keys = motion.ease(keys, key_times, key_times, wrap)
+    np.testing.assert_allclose(at_keys[:, 0], keys[:, 0])
+    np.testing.assert_allclose((at_keys[:, 1] - keys[:, 1] + 180) % 360 - 180, 0, atol=1e-9)
+    # Held before the first key and after the last.
+    np.testing.assert_allclose(motion.ease(keys, key_times, [-1.0, 5.0], wrap)[:, 0], [0.0, 30.0])
+    # 170 -> -170 degrees goes through 180, not through 0.
+    assert motion.ease(keys, key_times, [0.5], wrap)[0, 1] == pytest.approx(180.0)
+    assert motion.ease(keys, key_times, [0.5], wrap)[0, 0] == pytest.approx(45.0)
+    # Smoothstep: no jumps, and it starts and stops slowly at every key.
+    times = np.linspace(0, 3, 301)
+    steps = np.abs(np.diff(motion.ease(keys, key_times, times, wrap)[:, 0]))
+    assert steps.max() < 1.6 and steps[0] < 0.05 * steps.max() and steps[99] < 0.05 * steps.max()
 
 
 def test_segment_distance_and_intersection():
     p0, p1 = np.array([0.0, 0, 0]), np.array([0.0, 0, 100])
-    assert P._segment_distance(p0, p1, np.array([50.0, 0, 50]), np.array([50.0, 10, 50])) == pytest.approx(50)
-    assert P._segment_distance(p0, p1, np.array([-10.0, 0, 200]), np.array([10.0, 0, 200])) == pytest.approx(100)
-    crossing = P._segment_distance(p0, p1, np.array([-50.0, 0, 50]), np.array([50.0, 0, 50]))
+    assert collision.segment_distance(p0, p1, np.array([50.0, 0, 50]), np.array([50.0, 10, 50])) == pytest.approx(50)
+    assert collision.segment_distance(p0, p1, np.array([-10.0, 0, 200]), np.array([10.0, 0, 200])) == pytest.approx(100)
+    crossing = collision.segment_distance(p0, p1, np.array([-50.0, 0, 50]), np.array([50.0, 0, 50]))
     assert crossing == pytest.approx(0, abs=1e-9)
 
 
@@ -210,7 +209,7 @@ def test_degradations_change_the_image_but_keep_its_shape():
 
 
 def test_prune_cache_keeps_the_compact_model(tmp_path):
-    from convnextpose.bodies import prune_anny_cache
+    from convnextpose.synth.backends.anny.model import prune_anny_cache
 
     folder = tmp_path / "v14"
     folder.mkdir()
