@@ -13,17 +13,13 @@ import pytest
 
 from convnextpose.joints import get_joint_set
 from convnextpose.synth.backends.anny.backend import AnnyBackend
-from convnextpose.synth.backends.anny.joint_map import (
-    PLAUSIBLE_RANGES_MM,
-    JointRegressor,
-    bone_length_report,
-    bone_lengths,
-    joint_definition_table,
-)
+from convnextpose.synth.backends.anny.joint_map import JointRegressor
 from convnextpose.synth.backends.anny.model import load_anny
 from convnextpose.synth.camera import Camera
 from convnextpose.synth.frames import FrameSampler
 from convnextpose.synth.people import collision, kinematics, library, limits
+from convnextpose.synth.people.anthropometry import PLAUSIBLE_RANGES_MM, bone_length_report, bone_lengths
+from convnextpose.synth.people.landmarks import joint_definition_table
 from convnextpose.synth.render.frame import render_frame
 
 pytest.importorskip("anny")

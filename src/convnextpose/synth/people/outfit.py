@@ -4,8 +4,9 @@
 (as a position along the limb: 0 at the shoulder or hip, 1 at the elbow or knee, 2 at the wrist or ankle), heights
 of the waistband, neckline, shoes, socks and hairline relative to body landmarks, and two colours and a pattern
 (solid, stripes, checks, plaid, heather, denim) per material. Each back-end paints the same outfit onto its own
-surface (Anny's mesh vertices, the capsule body's primitives); :func:`material_albedo` evaluates the patterns per
-pixel on rest-pose coordinates, so they stay crisp and follow the body when it moves.
+surface with :func:`paint`, from each surface point's body region in the rest pose (Anny: per mesh vertex; the capsule
+body: per pixel); :func:`material_albedo` evaluates the patterns per pixel on rest-pose coordinates, so they stay
+crisp and follow the body when it moves.
 """
 
 from __future__ import annotations
@@ -173,6 +174,57 @@ def sample_outfit(rng: np.random.Generator, gender: float = 0.5) -> Outfit:
         bool(barefoot), float(shoe_top), float(sock_extra), bool(bald), bool(long_hair), float(hairline_front),
         float(hairline_back), color1, color2, pattern, period, duty, angle, specular, styles,
     )  # fmt: skip
+
+
+def paint(outfit: Outfit, r: dict) -> np.ndarray:
+    """The material of each surface point of a body in ``outfit``.
+
+    Args:
+        r: the points' body regions, from the body's rest pose (mm, body frame): (N,) arrays ``part`` (0 head,
+            1 neck, 2 torso, 3 arm, 4 leg, 5 foot, 6 eye), ``arm`` (0 shoulder, 1 elbow, 2 wrist, >2 hand), ``leg``
+            (0 hip, 1 knee, 2 ankle, >2 foot), ``x``, ``y``, ``z``; and the scalar heights and depths ``hip_z``,
+            ``clav_z`` (clavicles), ``spine_y`` (mid spine), ``eye_z``, ``eye_y``, ``ear_z``, ``ear_y``, ``ankle_z``.
+
+    Returns:
+        (N,) int8 :data:`MATERIAL_NAMES` index.
+    """
+    part, arm, leg, x, y, z = r["part"], r["arm"], r["leg"], r["x"], r["y"], r["z"]
+    o = outfit
+    mat = np.full(len(part), SKIN, np.int8)
+    # Top: torso above the waistband, sleeves to their length, a neckline below the clavicles.
+    waist = r["hip_z"] + o.waist
+    neck_front = r["clav_z"] + o.neck_front
+    neck_back = r["clav_z"] + o.neck_back
+    front = np.clip((y - r["spine_y"] + 60) / 120, 0, 1)  # 0 behind, 1 in front
+    neckline = neck_back + (neck_front - neck_back) * (1 - front)
+    top_bottom = waist + o.crop  # crop tops show the midriff
+    torso = part == 2
+    mat[torso & (z > top_bottom) & (z < neckline)] = TOP
+    mat[(part == 3) & (arm < o.sleeve_end)] = TOP
+    if o.sleeve_end < 0.2:  # a tank top: bare shoulders
+        mat[(part == 3) & (arm < 0.2)] = SKIN
+    # Bottom: trousers, capris, knee-length or shorts.
+    mat[torso & (z <= waist)] = BOTTOM
+    mat[(part == 4) & (leg < o.leg_end)] = BOTTOM
+    # Shoes (and socks above low shoes), sometimes barefoot.
+    shoe_top = r["ankle_z"] + o.shoe_top
+    sock_top = shoe_top + o.sock_extra
+    if not o.barefoot:
+        low = (part == 4) | (part == 5)
+        mat[low & (z < sock_top) & (mat != BOTTOM)] = SOCKS
+        mat[(part == 5) | (low & (z < shoe_top))] = SHOES
+    # Hair cap: above a hairline that runs from the forehead down to the nape (longer hair reaches the neck).
+    hairline_front = r["eye_z"] + o.hairline_front
+    hairline_back = r["ear_z"] - o.hairline_back
+    back = np.clip((y - (r["eye_y"] + 40)) / max(r["ear_y"] + 40 - (r["eye_y"] + 40), 1.0), 0, 1)
+    hairline = hairline_front + (hairline_back - hairline_front) * back
+    if not o.bald:
+        head_or_neck = (part == 0) | ((part == 1) & o.long_hair & (y > r["ear_y"]))
+        mat[head_or_neck & (z > hairline)] = HAIR
+    brows = (part == 0) & (np.abs(x) > 12) & (np.abs(x) < 55) & (y < r["eye_y"] + 8)
+    mat[brows & (z > r["eye_z"] + 14) & (z < r["eye_z"] + 24)] = BROWS
+    mat[part == 6] = EYES
+    return mat
 
 
 def _hash_noise(cells: np.ndarray) -> np.ndarray:

@@ -12,12 +12,12 @@ import numpy as np
 
 from ...people.collision import CAPSULES, capsule_segments
 from ...people.kinematics import segment_rotations
-from ...people.outfit import Outfit
+from ...people.outfit import Outfit, paint
 from ...render.frame import JOINT_SETS
 from ...render.raster import MeshSurface, vertex_normals
 from .joint_map import JointRegressor, crown_vertices
 from .model import AnnyBody, BodyBatch, load_anny
-from .paint import paint
+from .regions import body_regions
 
 # How Anny's spine, neck and head bones share a bend (bottom up), and where their chains are.
 _SPINE = (("spine05", 0.25), ("spine04", 0.25), ("spine03", 0.2), ("spine02", 0.15), ("spine01", 0.15))
@@ -193,13 +193,13 @@ class AnnyBackend:
     ) -> MeshSurface:  # fmt: skip
         """Body ``k``'s painted mesh from its levelled ``points`` (vertices)."""
         body = self.body
-        appearance = paint(outfit, body, rest.vertices[k], rest.heads[k])
+        materials = paint(outfit, body_regions(body, rest.vertices[k], rest.heads[k]))
         return MeshSurface(
             vertices=points.astype(np.float32),
             normals=vertex_normals(points, body.faces),
             rest_vertices=rest.vertices[k].astype(np.float32),
             faces=body.faces,
-            vertex_material=appearance.vertex_material,
+            vertex_material=materials,
             outfit=outfit,
             groups=self.groups,
         )
