@@ -37,10 +37,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--bodies",
         choices=("capsule", "anny"),
         default="capsule",
-        help="people: built-in capsule bodies, or realistic Anny bodies (human36m, muco; pip install convnextpose[anny])",
+        help="people: built-in capsule bodies, or realistic Anny bodies (pip install convnextpose[anny])",
     )
-    synth.add_argument("--camera-presets", help="Anny Human3.6M: presets of cameras 1..4, e.g. h36m,phone_tripod")
-    synth.add_argument("--degradation", type=float, help="Anny: image degradation strength (0 = clean)")
+    synth.add_argument(
+        "--recording",
+        choices=("studio", "snapshots"),
+        help="Human3.6M: one actor per subject moving in one room (studio), or a new person, pose and room in every "
+        "image (snapshots); default: studio for capsule bodies, snapshots for Anny bodies",
+    )
+    synth.add_argument("--camera-presets", help="Human3.6M: presets of cameras 1..4, e.g. h36m,phone_tripod")
+    synth.add_argument("--degradation", type=float, help="image degradation strength (default 1; 0 = clean)")
     synth.set_defaults(func=run_synth)
     check = sub.add_parser("check", help="counts, joint statistics and problems of a dataset folder")
     check.add_argument("root", help="the dataset folder")
@@ -69,6 +75,8 @@ def synth_options(args: argparse.Namespace) -> dict:
         options["render"] = False
     if args.bodies != "capsule":
         options["bodies"] = args.bodies
+    if args.recording:
+        options["recording"] = args.recording
     if args.camera_presets:
         options["camera_presets"] = tuple(p.strip() for p in args.camera_presets.split(",") if p.strip())
     if args.degradation is not None:
@@ -80,10 +88,11 @@ def run_synth(args: argparse.Namespace) -> int:
     from ..synth import generate_dataset
 
     options = synth_options(args)
-    if args.bodies == "anny" and args.format not in ("human36m", "muco"):
-        raise SystemExit(f"--bodies anny supports the human36m and muco formats, not {args.format}")
     start = time.perf_counter()
-    out = generate_dataset(args.format, args.out, seed=args.seed, **options)
+    try:
+        out = generate_dataset(args.format, args.out, seed=args.seed, **options)
+    except ImportError as exc:  # an optional extra is missing; the message says which
+        raise SystemExit(f"convnextpose data synth: error: {exc}") from exc
     elapsed = time.perf_counter() - start
     images = sum(1 for _ in Path(out).rglob("*.jpg"))
     rate = f", {images / elapsed:.1f} images/s" if images else ""

@@ -158,6 +158,9 @@ CAMERA_PRESETS: dict[str, dict] = {
     # Phone on a tripod or a shelf.
     "phone_tripod": {"size": (720, 1280), "fov": (60, 75), "distance": (2000, 4500), "height": (800, 1600),
                      "jitter": 200, "princpt_jitter": 8},
+    # A photo taken by hand (MPII, COCO): landscape, focal 0.7-1.6 x the image width, 2.5-7 m away, 1-2 m high.
+    "photo": {"size": (640, 480), "fov": (34.7, 71.1), "distance": (2500, 7000), "height": (1000, 2000),
+              "jitter": 300, "princpt_jitter": 6},
 }  # fmt: skip
 
 

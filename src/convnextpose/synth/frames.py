@@ -122,18 +122,23 @@ class FrameSampler:
         )
 
     def _place_people(self, people: list[Person]) -> list[Person]:
+        return [person.transformed(yaw, pos) for person, (yaw, pos) in zip(people, self.placements(people))]
+
+    def placements(self, people: list[Person]) -> list[tuple[float, np.ndarray]]:
+        """A random heading (degrees) and floor position (2,) mm for each person, keeping their footprints apart."""
         rng = self.rng
-        placed: list[Person] = []
+        placed: list[tuple[float, np.ndarray]] = []
         for person in people:
             for attempt in range(50):
                 spread = 700.0 * np.sqrt(len(people)) * (1 + attempt / 25)
                 pos = rng.uniform(-1, 1, 2) * spread if placed else np.zeros(2)
                 ok = all(
-                    np.linalg.norm(pos - q.position) > 0.8 * (person.footprint + q.footprint) + 100 for q in placed
+                    np.linalg.norm(pos - q_pos) > 0.8 * (person.footprint + q.footprint) + 100
+                    for q, (_, q_pos) in zip(people, placed)
                 )
                 if ok:
                     break
-            placed.append(person.transformed(rng.uniform(-180, 180), pos))
+            placed.append((rng.uniform(-180, 180), pos))
         return placed
 
     def _frame_people(

@@ -81,6 +81,22 @@ def check_bodies(bodies: str) -> None:
         require_anny()
 
 
+def _backend_class(bodies: str) -> type:
+    if bodies == "anny":
+        from .anny.backend import AnnyBackend
+
+        return AnnyBackend
+    from .capsule import CapsuleBackend
+
+    return CapsuleBackend
+
+
+def default_recording(bodies: str) -> str:
+    """The Human3.6M recording a back-end's datasets use unless told (without loading the back-end)."""
+    check_bodies(bodies)
+    return _backend_class(bodies).default_recording
+
+
 _BACKENDS: dict[str, BodyBackend] = {}
 
 
@@ -90,12 +106,5 @@ def get_backend(bodies: str | BodyBackend) -> BodyBackend:
         return bodies
     check_bodies(bodies)
     if bodies not in _BACKENDS:
-        if bodies == "anny":
-            from .anny.backend import AnnyBackend
-
-            _BACKENDS[bodies] = AnnyBackend()
-        else:
-            from .capsule import CapsuleBackend
-
-            _BACKENDS[bodies] = CapsuleBackend()
+        _BACKENDS[bodies] = _backend_class(bodies)()
     return _BACKENDS[bodies]

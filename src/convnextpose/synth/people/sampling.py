@@ -64,16 +64,19 @@ def ground(surface: np.ndarray, skeleton: np.ndarray, hips: tuple[int, int]) -> 
     return surface + shift, skeleton + shift
 
 
-def sample_people(backend, rng: np.random.Generator, names: Sequence[str], variation: float = 1.0) -> list[Person]:
+def sample_people(
+    backend, rng: np.random.Generator, names: Sequence[str], variation: float = 1.0, shapes: np.ndarray | None = None
+) -> list[Person]:
     """New random people in library poses, centred at the origin, facing -Y, on the floor.
 
     Args:
         backend: a body back-end (:class:`~convnextpose.synth.backends.BodyBackend`).
         names: a library pose name per person.
         variation: scale of the random variations around the library poses (0 = exact library poses).
+        shapes: the back-end's body shapes, one per person (random by default).
     """
     n = len(names)
-    shapes = backend.sample_shapes(rng, n)
+    shapes = backend.sample_shapes(rng, n) if shapes is None else np.asarray(shapes)
     base = np.stack([pose_params(nm) for nm in names])
     params = vary_pose(base, rng, variation) if variation > 0 else clamp_to_limits(base)
     rest = backend.rest(shapes)

@@ -21,6 +21,7 @@ from ..scene.lighting import Lighting, shade, shade_flat, to_srgb8
 from ..scene.surfaces import Box, Plane
 from .background import cast_background
 from .raster import MeshSurface, mesh_samples
+from .raycast import CapsuleSurface, capsule_samples
 from .samples import SurfaceSamples
 from .shadows import capsule_shadow
 
@@ -125,12 +126,29 @@ def project_box(camera: Camera, points_world: np.ndarray) -> np.ndarray:
     return np.array([x0, y0, x1 - x0, y1 - y0], np.float32)
 
 
+_RENDERERS = ((MeshSurface, mesh_samples), (CapsuleSurface, capsule_samples))
+
+
 def people_samples(camera: Camera, people: list[Person], depth: np.ndarray) -> SurfaceSamples:
-    """The people's visible surface in front of ``depth`` (H*W,), drawn by the renderer each surface needs."""
-    meshes = [p.surface for p in people]
-    if all(isinstance(s, MeshSurface) for s in meshes):
-        return mesh_samples(camera, meshes, depth)
-    raise TypeError(f"cannot render surfaces of type {sorted({type(s).__name__ for s in meshes})}")
+    """The people's visible surface in front of ``depth`` (H*W,), each drawn by the renderer its surface needs
+    (meshes: the rasteriser; capsule bodies: the ray-caster); where kinds overlap the nearest sample wins."""
+    parts = []
+    for kind, renderer in _RENDERERS:
+        index = [i for i, p in enumerate(people) if isinstance(p.surface, kind)]
+        if index:
+            parts.append((np.array(index), renderer(camera, [people[i].surface for i in index], depth)))
+    if sum(len(index) for index, _ in parts) != len(people):
+        kinds = sorted({type(p.surface).__name__ for p in people})
+        raise TypeError(f"cannot render people with surfaces of type {kinds}")
+    if len(parts) == 1 and len(parts[0][0]) == len(people):
+        return parts[0][1]
+    merged = SurfaceSamples(
+        *(np.concatenate([getattr(s, f) for _, s in parts]) for f in SurfaceSamples.__dataclass_fields__)
+    )
+    merged.owner = np.concatenate([index[s.owner] for index, s in parts]).astype(np.int16)
+    order = np.lexsort((merged.depth, merged.pixels))
+    first = order[np.r_[True, merged.pixels[order][1:] != merged.pixels[order][:-1]]]
+    return SurfaceSamples(*(getattr(merged, f)[first] for f in SurfaceSamples.__dataclass_fields__))
 
 
 def render_frame(

@@ -100,7 +100,7 @@ def seats(tex: TexturePool, people: list[Person]) -> list[Box]:
         if not p.seat:
             continue
         # The seat top sits under the lowest buttock/thigh vertex near the hips.
-        seat_v = p.body.group_points("seat")
+        seat_v = p.surface.group_points("seat")
         hips = p.joints["human36m"][[1, 4]]
         centre = hips.mean(0)
         near = np.linalg.norm(seat_v[:, :2] - centre[:2], axis=1) < 200
@@ -195,3 +195,41 @@ def _ceiling(rng: np.random.Generator):
     tex = T.painted_wall(rng, 256)
     img = np.broadcast_to(tex.image[len(tex.image) // 2], tex.image.shape).copy()
     return replace(tex, image=img * 1.05, size_mm=2000.0)
+
+
+def studio(
+    rng: np.random.Generator, tex: TexturePool, cameras: list[Camera], half_size: float = 7500.0
+) -> tuple[list[Plane], list[Box]]:
+    """A closed room around a capture area at the world origin, the same for every camera inside it: a textured
+    floor, four walls about ``half_size`` mm from the centre, a ceiling, and a few pieces of furniture along the
+    walls, at least 1.2 m from every camera."""
+    kind = list(T.FLOORS)[int(rng.integers(len(T.FLOORS)))]
+    planes = [
+        Plane(
+            normal=np.array([0.0, 0.0, 1.0]),
+            offset=0.0,
+            axes=np.array([[1.0, 0, 0], [0, 1.0, 0]]),
+            texture=tex.get(kind, T.FLOORS[kind]),
+            origin=np.append(rng.uniform(-5000, 5000, 2), 0.0),
+            tint=np.exp(rng.normal(0, 0.08, 3)).astype(np.float32),
+        )
+    ]
+    wall_kind = list(T.WALLS)[int(rng.integers(len(T.WALLS)))]
+    for normal in ((1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)):
+        texture = tex.get("wall_" + wall_kind, T.WALLS[wall_kind])
+        planes.append(_wall(rng, np.array(normal), np.zeros(2), half_size * rng.uniform(0.9, 1.1), texture))
+    height = rng.uniform(3200, 4200)
+    planes.append(
+        Plane(np.array([0.0, 0.0, -1.0]), -height, np.array([[1.0, 0, 0], [0, 1.0, 0]]), tex.get("ceiling", _ceiling),
+              np.zeros(3))
+    )  # fmt: skip
+    boxes = []
+    for _ in range(int(rng.integers(2, 6))):
+        angle = rng.uniform(0, 2 * np.pi)
+        half = np.array([rng.uniform(200, 600), rng.uniform(150, 300), rng.uniform(300, 1100)])
+        centre = 0.82 * half_size * np.array([np.cos(angle), np.sin(angle)])
+        if any(np.linalg.norm(centre - cam.position[:2]) < 1200 + half[0] for cam in cameras):
+            continue
+        boxes.append(Box(np.array([*centre, half[2]]), half, np.rad2deg(angle) + 90.0, tex.get("furniture", T.furniture),
+                         np.exp(rng.normal(0, 0.1, 3)).astype(np.float32)))  # fmt: skip
+    return planes, boxes

@@ -1,4 +1,5 @@
-"""Synthetic MuCo-3DHP (training composites) and MuPoTS-3D (test sequences), DATA_FORMATS.md section 4.
+"""Synthetic MuCo-3DHP (training composites) and MuPoTS-3D (test sequences), DATA_FORMATS.md section 4, with either
+body back-end.
 
 MuCo writes::
 
@@ -16,111 +17,91 @@ MuPoTS writes::
                              annotations {id, image_id, bbox, keypoints_cam 17x3, keypoints_img 17x2, is_valid}
     bbox_root/bbox_mupots_output.json   simulated detector boxes and roots of the valid people
 
-Several people share a scene; they occlude each other through the z-buffer. Boxes are the projected
-joints' extent plus 10% (the full person, occluded parts included). MuPoTS sequences TS1-5 are indoor
-rooms and TS6-20 outdoor grounds, as in the real set; its "universal" skeleton rescales every bone to
+A MuCo image is its own scene: 2-4 people in random library poses placed apart on the floor, a ``mupots`` camera that
+sees them all, a room or outdoor ground; boxes are the visible-mask boxes. A MuPoTS sequence is one static camera
+and scene (TS1-5 indoor rooms, TS6-20 outdoor grounds, as in the real set) with 2-3 people each moving through
+library key poses at 30 frames per second; they occlude each other through the z-buffer, and boxes are the projected
+joints' extent plus 10 % (the full person, occluded parts included). Its "universal" skeleton rescales every bone to
 the length it has on a reference body of stature 1750 mm, walking out from the pelvis.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..geometry import cam2pixel, process_boxes
-from ..joints import get_joint_set
-from . import anny_bodies
-from .body import BodyShape, format_indices, forward_kinematics, rest_angles
-from .capsule_scene import Person, render_background, sample_scene
+from ...joints import get_joint_set
+from ..frames import FrameSampler
+from ..people.library import POSE_LIBRARY, random_pose_names
+from ..people.motion import moving_person
+from ..render.frame import Frame, joint_visibility, render_frame
 from .common import (
-    free_camera,
-    joint_occlusion,
+    WriterOptions,
+    derived_seed,
+    detector_box,
     joints_box,
-    place_people,
-    render_frame,
     rounded,
     run_tasks,
-    sample_actor,
     sequence_rng,
     write_image,
     write_json_atomic,
 )
-from .motion import H36M_ACTIONS, sample_motion
 
 MUCO_JOINTS = 21
 MUPOTS_JOINTS = 17
 MUPOTS_FPS = 30.0
-_STANDING = tuple(a for a in H36M_ACTIONS if a not in ("Sitting",))
+_STANDING_POSES = tuple(sorted(name for name, pose in POSE_LIBRARY.items() if not pose.seat))
 
 
 # ------------------------------------------------------------------------------------------------ MuCo
 
 
 @dataclass(frozen=True)
-class _MucoTask:
+class MucoTask:
+    """One MuCo composite (one worker task)."""
+
     out_dir: Path
     seed: int
     index: int
     image_size: int
     people: tuple[int, int]
-    render: bool
-    quality: int
-    bodies: str = "capsule"
-    degradation: float = 1.0
+    options: WriterOptions
 
 
-def _muco_image(task: _MucoTask) -> list[dict]:
-    """Render one composite and return its image entry (with its people)."""
-    if task.bodies == "anny":
-        return _muco_image_anny(task)
-    scene_rng = sequence_rng(
-        task.seed, 77, task.index // 8
-    )  # eight images share a scene, as composites share backgrounds
-    scene = sample_scene(scene_rng, "room")
+def muco_frame(task: MucoTask) -> Frame:
+    """The scene of one composite (its own people, camera, room and lights)."""
     rng = sequence_rng(task.seed, 77, 1000 + task.index)
-    camera = free_camera(rng, (task.image_size, task.image_size))
-    spots = place_people(rng, camera, int(rng.integers(task.people[0], task.people[1] + 1)))
-    people = []
-    for xy in spots:
-        motion = sample_motion(rng, _STANDING[rng.integers(len(_STANDING))], np.array([rng.uniform(0, 30)]))
-        motion = dataclasses.replace(motion, root_xy=xy[None], seated=False)
-        actor = sample_actor(rng, motion)
-        joints, rot = actor.pose()
-        people.append(Person(actor.shape, actor.outfit, joints[0], rot[0]))
-    folder = "augmented_set" if task.index % 2 else "unaugmented_set"
-    name = f"{folder}/{task.index:06d}.jpg"
-    if task.render:
-        background, floor_xy = render_background(scene, camera)
-        image, _ = render_frame(background, floor_xy, scene, camera, people, rng)
-        write_image(task.out_dir / "data" / name, image, task.quality)
-    persons = []
-    for person in people:
-        cam_pts = camera.to_cam(person.joints_world[format_indices("muco")])
-        img_pts = cam2pixel(cam_pts, camera.f, camera.c)
-        persons.append(
-            {
-                "keypoints_cam": cam_pts,
-                "keypoints_img": img_pts[:, :2],
-                "bbox": joints_box(img_pts, camera.width, camera.height),
-            }
-        )
-    return [{"file_name": name, "camera": camera, "persons": persons}]
-
-
-def _muco_image_anny(task: _MucoTask) -> list[dict]:
-    """As :func:`_muco_image` with Anny people and a ``mupots`` camera (see :mod:`.anny_bodies`)."""
-    image, camera, persons = anny_bodies.muco_image(
-        task.seed, task.index, task.image_size, task.people, task.render, degradation=task.degradation
+    sampler = FrameSampler(seed=derived_seed(task.seed, 77, 2000 + task.index), bodies=task.options.bodies)
+    count = int(rng.integers(task.people[0], task.people[1] + 1))
+    return sampler.sample_frame(
+        num_people=count,
+        camera="mupots",
+        image_size=(task.image_size, task.image_size),
+        degradation=task.options.degradation,
     )
+
+
+def _muco_image(task: MucoTask) -> list[dict]:
+    """Render one composite and return its image entry (with its people)."""
+    frame = muco_frame(task)
+    cam = frame.camera
+    result = render_frame(frame) if task.options.render else None
     folder = "augmented_set" if task.index % 2 else "unaugmented_set"
     name = f"{folder}/{task.index:06d}.jpg"
-    if image is not None:
-        write_image(task.out_dir / "data" / name, image, task.quality)
-    return [{"file_name": name, "camera": camera, "persons": persons}]
+    if result is not None:
+        write_image(task.out_dir / "data" / name, result.rgb, task.options.jpeg_quality)
+    persons = []
+    for k, person in enumerate(frame.people):
+        cam_pts = cam.to_cam(person.joints["muco"])
+        img_pts = cam.project(cam_pts)
+        box = result.mask_box(k) if result is not None else None
+        if box is None:
+            box = joints_box(img_pts, cam.width, cam.height)
+        persons.append({"keypoints_cam": cam_pts, "keypoints_img": img_pts[:, :2], "bbox": box})
+    return [{"file_name": name, "camera": cam, "persons": persons}]
 
 
 def generate_muco(
@@ -130,12 +111,7 @@ def generate_muco(
     images: int = 16,
     image_size: int = 768,
     people: tuple[int, int] = (2, 4),
-    render: bool = True,
-    workers: int = 1,
-    jpeg_quality: int = 90,
-    progress: bool = True,
-    bodies: str = "capsule",
-    degradation: float = 1.0,
+    **options,
 ) -> Path:
     """Write a synthetic MuCo-3DHP folder (``data/MuCo-3DHP.json`` and composite images).
 
@@ -144,20 +120,14 @@ def generate_muco(
         images: number of composite images.
         image_size: square side, px.
         people: (min, max) people per image.
-        render: False writes the annotation file only.
-        workers: processes for rendering.
-        bodies: "capsule" or "anny" (realistic Anny people seen by a ``mupots`` camera, each image its own scene;
-            needs ``pip install convnextpose[anny]``).
-        degradation: Anny only: strength of the image degradations (0 = clean images).
+        **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``render``, ``jpeg_quality``,
+            ``workers``, ``progress``).
     """
+    opts = WriterOptions.parse(options)
     if images < 1 or image_size < 64 or not 1 <= people[0] <= people[1]:
         raise ValueError("need images >= 1, image_size >= 64 and 1 <= people[0] <= people[1]")
-    anny_bodies.check_bodies(bodies)
-    tasks = [
-        _MucoTask(Path(out_dir), seed, i, image_size, tuple(people), render, jpeg_quality, bodies, degradation)
-        for i in range(images)
-    ]
-    results = run_tasks(_muco_image, tasks, workers, progress, total=images, desc="MuCo")
+    tasks = [MucoTask(Path(out_dir), seed, i, image_size, tuple(people), opts) for i in range(images)]
+    results = run_tasks(_muco_image, tasks, opts.workers, opts.progress, total=images, desc="MuCo")
     image_list, ann_list = [], []
     for image_id, (entry,) in enumerate(results, start=1):
         cam = entry["camera"]
@@ -189,8 +159,7 @@ class _MupotsTask:
     frames: int
     height: int
     people: tuple[int, int]
-    render: bool
-    quality: int
+    options: WriterOptions
 
 
 def _mupots_size(sequence: int, height: int) -> tuple[int, int]:
@@ -199,55 +168,48 @@ def _mupots_size(sequence: int, height: int) -> tuple[int, int]:
 
 
 def _mupots_sequence(task: _MupotsTask) -> list[dict]:
-    rng = sequence_rng(task.seed, 88, task.sequence)
-    indoor = task.sequence <= 5
-    scene = sample_scene(rng, "room" if indoor else "outdoor")
-    camera = free_camera(rng, _mupots_size(task.sequence, task.height), distance=(4000.0, 6500.0))
-    count = int(rng.integers(task.people[0], task.people[1] + 1))
-    spots = place_people(rng, camera, count, area_mm=1500.0, gap_mm=(1300.0, 1800.0))
+    sampler = FrameSampler(seed=derived_seed(task.seed, 88, task.sequence), bodies=task.options.bodies)
+    rng = sampler.rng
     times = np.arange(task.frames) / MUPOTS_FPS
-    actors = []
-    for xy in spots:
-        action = _STANDING[rng.integers(len(_STANDING))]
-        motion = sample_motion(rng, action, times, area_mm=350.0, centre_xy=tuple(xy))
-        actors.append(sample_actor(rng, motion))
-    posed = [actor.pose() for actor in actors]
-    background = floor_xy = None
-    if task.render:
-        background, floor_xy = render_background(scene, camera)
+    tracks = []
+    for _ in range(int(rng.integers(task.people[0], task.people[1] + 1))):
+        key_times = [0.0]
+        while key_times[-1] < times[-1]:
+            key_times.append(key_times[-1] + rng.uniform(1.5, 3.0))
+        names = [n if n in _STANDING_POSES else _STANDING_POSES[int(rng.integers(len(_STANDING_POSES)))]
+                 for n in random_pose_names(rng, len(key_times))]  # fmt: skip
+        tracks.append(moving_person(sampler.backend, rng, names, np.array(key_times), times, 0.5))
+    placements = sampler.placements([track[0] for track in tracks])
+    people = [
+        [track[f].transformed(*placement) for track, placement in zip(tracks, placements)] for f in range(task.frames)
+    ]
+    first = sampler.sample_frame(
+        people=people[0], camera="mupots", image_size=_mupots_size(task.sequence, task.height),
+        outdoor_prob=0.0 if task.sequence <= 5 else 1.0, place=False, degradation=task.options.degradation,
+    )  # fmt: skip
+    camera = first.camera
     frames = []
     for f in range(task.frames):
-        people = [Person(a.shape, a.outfit, joints[f], rot[f]) for a, (joints, rot) in zip(actors, posed)]
+        frame = first if f == 0 else replace(first, people=people[f], degradation=replace(
+            first.degradation, seed=int(rng.integers(2**31))))  # fmt: skip
         name = f"TS{task.sequence}/img_{f:06d}.jpg"
-        canvas = None
-        if task.render:
-            image, canvas = render_frame(
-                background, floor_xy, scene, camera, people, sequence_rng(task.seed, 88, task.sequence, f)
-            )
-            write_image(task.out_dir / "data" / "MultiPersonTestSet" / name, image, task.quality)
+        cam_pts = np.stack([camera.to_cam(p.joints["muco"][:MUPOTS_JOINTS]) for p in frame.people])
+        img_pts = camera.project(cam_pts)
+        u, v, z = img_pts[..., 0], img_pts[..., 1], img_pts[..., 2]
+        in_image = (u >= 0) & (u < camera.width) & (v >= 0) & (v < camera.height) & (z > 0)
+        occluded = ~in_image
+        if task.options.render:
+            result = render_frame(frame)
+            write_image(task.out_dir / "data" / "MultiPersonTestSet" / name, result.rgb, task.options.jpeg_quality)
+            occluded = ~joint_visibility(img_pts, result.depth, result.instance, self_occlusion=True)
         persons = []
-        for pid, person in enumerate(people):
-            cam_pts = camera.to_cam(person.joints_world[format_indices("mupots")])
-            img_pts = cam2pixel(cam_pts, camera.f, camera.c)
-            occluded = np.zeros(MUPOTS_JOINTS, bool)
-            in_image = (
-                (img_pts[:, 0] >= 0)
-                & (img_pts[:, 0] < camera.width)
-                & (img_pts[:, 1] >= 0)
-                & (img_pts[:, 1] < camera.height)
-            )
-            if canvas is not None:
-                in_image, occluded = joint_occlusion(canvas, img_pts, pid)
+        for k in range(len(frame.people)):
             persons.append(
-                {
-                    "keypoints_cam": cam_pts,
-                    "keypoints_img": img_pts[:, :2],
-                    "bbox": joints_box(img_pts, camera.width, camera.height),
-                    "is_valid": int(in_image[14] and in_image.sum() >= 10),
-                    "occluded": occluded | ~in_image,
-                    "univ": universal_skeleton(cam_pts),
-                }
-            )
+                {"keypoints_cam": cam_pts[k], "keypoints_img": img_pts[k, :, :2],
+                 "bbox": joints_box(img_pts[k], camera.width, camera.height),
+                 "is_valid": int(in_image[k, 14] and in_image[k].sum() >= 10), "occluded": occluded[k],
+                 "univ": universal_skeleton(cam_pts[k])}
+            )  # fmt: skip
         frames.append({"file_name": name, "camera": camera, "persons": persons})
     return frames
 
@@ -284,8 +246,13 @@ def universal_skeleton(joints_cam: np.ndarray, stature: float = 1750.0) -> np.nd
 
 @functools.lru_cache(maxsize=2)
 def _reference_pose(stature: float) -> np.ndarray:
-    joints, _ = forward_kinematics(BodyShape(stature), rest_angles()[None], np.zeros((1, 3)), np.zeros(1))
-    return joints[0, format_indices("mupots")]
+    """(17, 3) MuPoTS joints of a capsule body of ``stature`` standing in the library's standing pose."""
+    from ..backends.capsule import CapsuleBackend
+    from ..people.library import pose_params
+
+    backend = CapsuleBackend()
+    posed = backend.pose(backend.rest(np.array([[stature, 1.0, 0.0]])), pose_params("standing")[None])
+    return backend.joints(posed.points[0], posed.points[0])["muco"][:MUPOTS_JOINTS].astype(np.float64)
 
 
 def generate_mupots(
@@ -296,12 +263,9 @@ def generate_mupots(
     frames: int = 6,
     image_size: int = 540,
     people: tuple[int, int] = (2, 3),
-    render: bool = True,
     mat_files: bool = True,
     bbox_root: bool = True,
-    workers: int = 1,
-    jpeg_quality: int = 90,
-    progress: bool = True,
+    **options,
 ) -> Path:
     """Write a synthetic MuPoTS-3D folder.
 
@@ -311,17 +275,19 @@ def generate_mupots(
         frames: frames per sequence (30 fps).
         image_size: frame height, px (TS1-5 square, TS6-20 16:9).
         people: (min, max) people per sequence.
-        render: False writes annotations only.
         mat_files: write ``annot.mat`` and ``occlusion.mat`` per sequence (as the MATLAB evaluation reads them).
         bbox_root: write simulated detector boxes and roots (``bbox_root/bbox_mupots_output.json``).
+        **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``render``, ``jpeg_quality``,
+            ``workers``, ``progress``).
     """
+    opts = WriterOptions.parse(options)
     if bad := [s for s in sequences if not 1 <= s <= 20]:
         raise ValueError(f"MuPoTS sequences are TS1..TS20, got {bad}")
     if frames < 1 or image_size < 64 or not 1 <= people[0] <= people[1]:
         raise ValueError("need frames >= 1, image_size >= 64 and 1 <= people[0] <= people[1]")
     out_dir = Path(out_dir)
-    tasks = [_MupotsTask(out_dir, seed, s, frames, image_size, tuple(people), render, jpeg_quality) for s in sequences]
-    results = run_tasks(_mupots_sequence, tasks, workers, progress, total=len(tasks) * frames, desc="MuPoTS")
+    tasks = [_MupotsTask(out_dir, seed, s, frames, image_size, tuple(people), opts) for s in sequences]
+    results = run_tasks(_mupots_sequence, tasks, opts.workers, opts.progress, total=len(tasks) * frames, desc="MuPoTS")
     images, annotations, detections = [], [], []
     det_rng = sequence_rng(seed, 88, 999)
     for task, frames_of in zip(tasks, results):
@@ -339,12 +305,8 @@ def generate_mupots(
                      "keypoints_img": rounded(person["keypoints_img"], 3), "is_valid": person["is_valid"]}
                 )  # fmt: skip
                 if bbox_root and person["is_valid"]:
-                    box = (
-                        np.asarray(person["bbox"])
-                        + det_rng.normal(0, 0.03, 4) * np.asarray(person["bbox"])[[2, 3, 2, 3]]
-                    )
-                    extended, valid = process_boxes(box, cam.width, cam.height)
-                    if valid:
+                    extended = detector_box(det_rng, person["bbox"], cam.width, cam.height, fallback=False)
+                    if extended is not None:
                         root = person["keypoints_cam"][14] + det_rng.normal(0, [30.0, 30.0, 150.0])
                         detections.append(
                             {"image_id": image_id, "bbox": rounded(extended, 4), "root_cam": rounded(root, 4)}

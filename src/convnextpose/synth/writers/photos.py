@@ -1,14 +1,15 @@
-"""Synthetic single photos with 2D keypoints in COCO format: MPII and MS COCO (DATA_FORMATS.md section 5).
+"""Synthetic single photos with 2D keypoints in COCO format, with either body back-end: MPII and MS COCO
+(DATA_FORMATS.md section 5).
 
 MPII writes ``images/NNNNNNNNN.jpg`` and ``annotations/train.json`` (16 joints). COCO writes
 ``images/{train2017,val2017}/NNNNNNNNNNNN.jpg``, ``annotations/person_keypoints_{train,val}2017.json``
 (17 joints) and ``bbox_root/bbox_root_coco_output.json`` for the val people.
 
-Each photo is a fresh camera (focal 0.7-1.6 x width) in a room or outdoors with one to three people in
-random poses. Keypoint visibility follows COCO: 2 visible, 1 hidden (by another person, an object or
-the body itself, from the z-buffer), 0 outside the image (then x = y = 0). Boxes and areas are those
-of the visible silhouette. People hidden entirely keep an annotation with ``num_keypoints`` 0, which
-the loaders skip as the release does.
+Each photo is its own scene (six photos share a pool of textures): one to three people in random library poses, a hand-held ``photo`` camera (focal
+0.7-1.6 x width, 2.5-7 m away) that sees them all, a room or an outdoor ground. Keypoint visibility follows COCO:
+2 visible, 1 hidden (by another person, an object or the body itself, from the z-buffer), 0 outside the image (then
+x = y = 0). Boxes and areas are those of the visible silhouette. People hidden entirely keep an annotation with
+``num_keypoints`` 0, which the loaders skip as the release does.
 
 The simulated COCO ``bbox_root`` gives what a root-depth network assuming focal 1500 px and the
 principal point at the image centre would report: depth scaled by 1500 / true focal, plus noise.
@@ -16,31 +17,24 @@ principal point at the image centre would report: depth scaled by 1500 / true fo
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..geometry import cam2pixel, process_boxes
-from .body import format_indices
-from .capsule_scene import Person, Scene, render_background, sample_scene, silhouette_box
+from ..frames import FrameSampler
+from ..render.frame import joint_visibility, render_frame
 from .common import (
-    Actor,
-    free_camera,
-    joint_occlusion,
+    WriterOptions,
+    derived_seed,
+    detector_box,
     joints_box,
-    place_people,
-    render_frame,
     rounded,
     run_tasks,
-    sample_actor,
     sequence_rng,
     write_image,
     write_json_atomic,
 )
-from .motion import Motion, sample_static_pose
 
 COCO_KEYPOINTS = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
@@ -58,67 +52,66 @@ MPII_KEYPOINTS = (
 ASSUMED_FOCAL = 1500.0
 
 
+PHOTOS_PER_SCENE_POOL = 6  # photos drawn by one sampler: they share its texture pool (textures are slow to make)
+
+
 @dataclass(frozen=True)
 class _PhotoTask:
+    """A group of photos drawn one after the other by one sampler."""
+
     out_dir: Path
     seed: int
     tag: int
-    index: int
+    group: int
     fmt: str
     size: tuple[int, int]
     people: tuple[int, int]
-    file_name: str
-    render: bool
-    quality: int
+    file_names: tuple[str, ...]
+    options: WriterOptions
 
 
-@functools.lru_cache(maxsize=2)
-def _scene(seed: int, tag: int, group: int) -> Scene:
-    """Six photos share a scene (its textures are the slow part); cameras and people differ."""
-    rng = sequence_rng(seed, tag, 10**6 + group)
-    return sample_scene(rng, "room" if rng.random() < 0.6 else "outdoor")
+def _tasks(out_dir, seed, tag, fmt, size, people, file_names, options) -> list[_PhotoTask]:
+    n = PHOTOS_PER_SCENE_POOL
+    return [
+        _PhotoTask(out_dir, seed, tag, g, fmt, size, tuple(people), tuple(file_names[g * n : (g + 1) * n]), options)
+        for g in range(-(-len(file_names) // n))
+    ]
 
 
-def _photo(task: _PhotoTask) -> list[dict]:
-    rng = sequence_rng(task.seed, task.tag, task.index)
-    scene = _scene(task.seed, task.tag, task.index // 6)
-    camera = free_camera(rng, task.size, distance=(2500.0, 7000.0))
-    camera = dataclasses.replace(camera, f=np.full(2, task.size[0] * rng.uniform(0.7, 1.6)))
-    spots = place_people(rng, camera, int(rng.integers(task.people[0], task.people[1] + 1)), gap_mm=(500.0, 1500.0))
-    people = []
-    for xy in spots:
-        angles = sample_static_pose(rng)[None]
-        actor: Actor = sample_actor(rng, Motion(angles, xy[None], np.array([rng.uniform(-np.pi, np.pi)])))
-        joints, rot = actor.pose()
-        people.append(Person(actor.shape, actor.outfit, joints[0], rot[0]))
-    canvas = None
-    if task.render:
-        background, floor_xy = render_background(scene, camera)
-        image, canvas = render_frame(background, floor_xy, scene, camera, people, rng)
-        write_image(task.out_dir / task.file_name, image, task.quality)
+def _photos(task: _PhotoTask) -> list[dict]:
+    rng = sequence_rng(task.seed, task.tag, task.group)
+    counts = rng.integers(task.people[0], task.people[1] + 1, len(task.file_names))
+    sampler = FrameSampler(seed=derived_seed(task.seed, task.tag, 10**6 + task.group), bodies=task.options.bodies)
+    return [_photo(task, sampler, name, int(count)) for name, count in zip(task.file_names, counts)]
+
+
+def _photo(task: _PhotoTask, sampler: FrameSampler, file_name: str, count: int) -> dict:
+    people = sampler.sample_people(count, poses=sampler.random_pose_names(count))
+    frame = sampler.sample_frame(
+        people=people, camera="photo", image_size=task.size, outdoor_prob=0.4, degradation=task.options.degradation
+    )
+    camera = frame.camera
+    joints = 17 if task.fmt == "coco" else 16
+    img_pts = np.stack([camera.world_to_image(p.joints[task.fmt][:joints]) for p in frame.people])
+    u, v, z = img_pts[..., 0], img_pts[..., 1], img_pts[..., 2]
+    in_image = (u >= 0) & (u < camera.width) & (v >= 0) & (v < camera.height) & (z > 0)
+    visible, result = in_image, None
+    if task.options.render:
+        result = render_frame(frame)
+        write_image(task.out_dir / file_name, result.rgb, task.options.jpeg_quality)
+        visible = joint_visibility(img_pts, result.depth, result.instance, self_occlusion=True)
     persons = []
-    for pid, person in enumerate(people):
-        cam_pts = camera.to_cam(person.joints_world[format_indices(task.fmt)])
-        img_pts = cam2pixel(cam_pts, camera.f, camera.c)
-        if canvas is not None:
-            in_image, occluded = joint_occlusion(canvas, img_pts, pid)
-            mask = canvas.owner == pid
-            area = int(mask.sum())
-        else:
-            w, h = task.size
-            in_image = (img_pts[:, 0] >= 0) & (img_pts[:, 0] < w) & (img_pts[:, 1] >= 0) & (img_pts[:, 1] < h)
-            occluded, area = np.zeros(len(img_pts), bool), 0
-        box = silhouette_box(canvas.owner, pid) if canvas is not None else None
+    for k, person in enumerate(frame.people):
+        box = result.mask_box(k) if result is not None else None
+        area = int(result.masks[k].sum()) if result is not None else 0
         if box is None:
-            box = joints_box(img_pts, *task.size)
+            box = joints_box(img_pts[k], *task.size)
             area = area or int(box[2] * box[3])
-        v = np.where(in_image, np.where(occluded, 1, 2), 0)
-        keypoints = np.concatenate([np.where(in_image[:, None], img_pts[:, :2], 0.0), v[:, None]], axis=1)
-        persons.append(
-            {"keypoints": keypoints, "bbox": box, "area": area, "camera": camera,
-             "pelvis_cam": camera.to_cam(person.joints_world[0])}
-        )  # fmt: skip
-    return [{"file_name": task.file_name, "size": task.size, "persons": persons, "focal": camera.f.copy()}]
+        flags = np.where(in_image[k], np.where(visible[k], 2, 1), 0)
+        keypoints = np.concatenate([np.where(in_image[k][:, None], img_pts[k, :, :2], 0.0), flags[:, None]], axis=1)
+        pelvis_cam = camera.to_cam(person.joints["human36m"][0])
+        persons.append({"keypoints": keypoints, "bbox": box, "area": area, "camera": camera, "pelvis_cam": pelvis_cam})
+    return {"file_name": file_name, "size": task.size, "persons": persons}
 
 
 def _size(image_size: int | tuple[int, int]) -> tuple[int, int]:
@@ -154,10 +147,7 @@ def generate_mpii(
     images: int = 24,
     image_size: int | tuple[int, int] = (720, 540),
     people: tuple[int, int] = (1, 3),
-    render: bool = True,
-    workers: int = 1,
-    jpeg_quality: int = 90,
-    progress: bool = True,
+    **options,
 ) -> Path:
     """Write a synthetic MPII folder (``images/`` and ``annotations/train.json``, COCO format, 16 joints).
 
@@ -165,14 +155,15 @@ def generate_mpii(
         images: number of photos.
         image_size: int (square) or (width, height), px.
         people: (min, max) people per photo.
+        **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``render``, ``jpeg_quality``,
+            ``workers``, ``progress``).
     """
+    opts = WriterOptions.parse(options)
     size = _size(image_size)
     out_dir = Path(out_dir)
-    tasks = [
-        _PhotoTask(out_dir, seed, 16, i, "mpii", size, tuple(people), f"images/{i + 1:09d}.jpg", render, jpeg_quality)
-        for i in range(images)
-    ]
-    entries = [e for r in run_tasks(_photo, tasks, workers, progress, total=images, desc="MPII") for e in r]
+    names = [f"images/{i + 1:09d}.jpg" for i in range(images)]
+    tasks = _tasks(out_dir, seed, 16, "mpii", size, people, names, opts)
+    entries = [e for r in run_tasks(_photos, tasks, opts.workers, opts.progress, total=images, desc="MPII") for e in r]
     skeleton = ((1, 2), (2, 3), (4, 5), (5, 6), (3, 7), (4, 7), (7, 8), (8, 9), (9, 10), (11, 12), (12, 13),
                 (13, 8), (14, 8), (14, 15), (15, 16))  # fmt: skip
     write_json_atomic(out_dir / "annotations" / "train.json", _coco_json(entries, 1, MPII_KEYPOINTS, skeleton))
@@ -187,11 +178,8 @@ def generate_coco(
     val_images: int | None = None,
     image_size: int | tuple[int, int] = (640, 480),
     people: tuple[int, int] = (1, 3),
-    render: bool = True,
     bbox_root: bool = True,
-    workers: int = 1,
-    jpeg_quality: int = 90,
-    progress: bool = True,
+    **options,
 ) -> Path:
     """Write a synthetic MS COCO folder: train2017 and val2017 images, keypoint JSONs, val ``bbox_root``.
 
@@ -201,19 +189,24 @@ def generate_coco(
         image_size: int (square) or (width, height), px.
         people: (min, max) people per photo.
         bbox_root: write simulated boxes and roots for the val people (focal 1500 assumed).
+        **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``render``, ``jpeg_quality``,
+            ``workers``, ``progress``).
     """
+    opts = WriterOptions.parse(options)
     size = _size(image_size)
     out_dir = Path(out_dir)
     val_images = max(1, images // 2) if val_images is None else int(val_images)
     splits = {"train2017": (images, 1), "val2017": (val_images, 500001)}
     det_rng = sequence_rng(seed, 17, 999)
     for split, (count, first_id) in splits.items():
-        tasks = [
-            _PhotoTask(out_dir, seed, 17 if split == "train2017" else 18, i, "coco", size, tuple(people),
-                       f"images/{split}/{first_id + i:012d}.jpg", render, jpeg_quality)
-            for i in range(count)
-        ]  # fmt: skip
-        entries = [e for r in run_tasks(_photo, tasks, workers, progress, total=count, desc=f"COCO {split}") for e in r]
+        names = [f"images/{split}/{first_id + i:012d}.jpg" for i in range(count)]
+        tag = 17 if split == "train2017" else 18
+        tasks = _tasks(out_dir, seed, tag, "coco", size, people, names, opts)
+        entries = [
+            e
+            for r in run_tasks(_photos, tasks, opts.workers, opts.progress, total=count, desc=f"COCO {split}")
+            for e in r
+        ]
         data = _coco_json(entries, first_id, COCO_KEYPOINTS, COCO_SKELETON)
         write_json_atomic(out_dir / "annotations" / f"person_keypoints_{split}.json", data)
         if split == "val2017" and bbox_root:
@@ -235,10 +228,7 @@ def _simulated_root(rng: np.random.Generator, ann: dict, person: dict, size: tup
     depth = pelvis[2] * ASSUMED_FOCAL / camera.f[0] * rng.uniform(0.9, 1.1)
     cx, cy = size[0] / 2.0, size[1] / 2.0
     root = [(u - cx) / ASSUMED_FOCAL * depth, (v - cy) / ASSUMED_FOCAL * depth, depth]
-    box = np.asarray(ann["bbox"], dtype=np.float64)
-    extended, valid = process_boxes(box + rng.normal(0, 0.03, 4) * box[[2, 3, 2, 3]], size[0], size[1])
-    if not valid:
-        extended, _ = process_boxes(box, size[0], size[1])
+    extended = detector_box(rng, ann["bbox"], size[0], size[1])
     return {
         "image_id": ann["image_id"],
         "root_cam": rounded(root, 4),
