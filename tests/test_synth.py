@@ -24,7 +24,7 @@ from convnextpose.synth.people.motion import moving_person
 from convnextpose.synth.people.sampling import sample_people
 from convnextpose.synth.render import render_frame
 from convnextpose.synth.render.frame import joint_visibility
-from convnextpose.synth.render.raycast import capsule_hits, ellipsoid_hits
+from convnextpose.synth.render.raycast import capsule_hits, capsule_normals, ellipsoid_hits
 from synth_fixtures import annotations_copy, generated
 
 TINY_H36M = {"subjects": (1, 9), "actions": (2,), "cameras": (1, 2), "frames": 2, "image_size": 96, "progress": False}
@@ -122,11 +122,17 @@ def test_ray_cast_capsule_and_ellipsoid_depths_are_exact():
     rays = np.array([[0.0, 0.0, 1.0], [0.01, 0.0, 1.0], [0.3, 0.0, 1.0]])
     rays /= np.linalg.norm(rays, axis=1, keepdims=True)
     # A horizontal capsule 4 m ahead, radius 100 mm: the central ray hits its front at 3900 mm.
-    t, normals, along = capsule_hits(rays, np.array([-200.0, 0, 4000]), np.array([200.0, 0, 4000]), 100.0)
-    assert t[0] == pytest.approx(3900.0) and along[0] == pytest.approx(0.5) and np.isinf(t[2])
-    assert normals[0] / np.linalg.norm(normals[0]) == pytest.approx([0, 0, -1])
+    a, b = np.array([-200.0, 0, 4000]), np.array([200.0, 0, 4000])
+    t = capsule_hits(rays, a, b, 100.0)
+    assert t[0] == pytest.approx(3900.0) and np.isinf(t[2])
+    normals, along = capsule_normals(rays[:2] * t[:2, None], a, b)
+    assert along[0] == pytest.approx(0.5) and normals[0] / np.linalg.norm(normals[0]) == pytest.approx([0, 0, -1])
+    # Beyond the end the cap's sphere is hit, its normal pointing away from the end.
+    t_end = capsule_hits(np.array([[0.0525, 0.0, 1.0]]) / np.linalg.norm([0.0525, 0.0, 1.0]), a, b, 100.0)
+    normal, along = capsule_normals(np.array([[0.0525, 0.0, 1.0]]) / np.linalg.norm([0.0525, 0.0, 1.0]) * t_end, a, b)
+    assert along[0] == 1.0 and normal[0, 0] > 0
     # A sphere as an ellipsoid: (k Z)^2 + (Z - 4000)^2 = 100^2 along the ray x = k z.
-    t, _ = ellipsoid_hits(rays, np.array([0.0, 0, 4000]), np.eye(3), np.full(3, 100.0))
+    t = ellipsoid_hits(rays, np.array([0.0, 0, 4000]), np.eye(3), np.full(3, 100.0))
     k = 0.01
     z = (2 * 4000 - np.sqrt(4 * 4000**2 - 4 * (1 + k**2) * (4000**2 - 100**2))) / (2 * (1 + k**2))
     assert t[0] == pytest.approx(3900.0) and t[1] * rays[1, 2] == pytest.approx(z) and np.isinf(t[2])

@@ -73,8 +73,8 @@ def test_human36m_layout_and_joints_on_the_rendered_person(bodies, tmp_path_fact
         options = WriterOptions(bodies=bodies)
         task = human36m.Human36mTask(root, 0, 1, cam, (2,), (1,), (0, 64), 128, recording, ("h36m",), options)
         _, _, views = human36m.camera_views(task, 2, 1)
-        for frame_idx, frame in zip((0, 64), views):
-            result = render_frame(frame)
+        for frame_idx, (frame, lit) in zip((0, 64), views):
+            result = render_frame(frame, scene=lit)
             record = next(r for r in records if r.meta["cam_idx"] == cam and r.meta["frame_idx"] == frame_idx)
             # The file on disk is this render (JPEG aside).
             written = cv2.imread(str(record.image_path))[:, :, ::-1].astype(np.float32)

@@ -275,23 +275,30 @@ class CapsuleBackend:
         )  # fmt: skip
 
 
+_CAPSULE_ENDS = np.array([(_INDEX[c[1]], _INDEX[c[2]]) for c in _CAPSULES])
+_CAPSULE_RADII = np.array([c[3] for c in _CAPSULES])
+_ELLIPSOID_SEGMENTS = np.array([_SEGMENT[e[0]] for e in _ELLIPSOIDS])
+_ELLIPSOID_CENTRES = np.array([e[1] for e in _ELLIPSOIDS])
+_ELLIPSOID_SEMI = np.array([e[2] for e in _ELLIPSOIDS])
+_ELLIPSOID_GIRTH = np.array([[1.0, 1.0, 0.0] if e[3] == TORSO else [0.0, 0.0, 0.0] for e in _ELLIPSOIDS])
+# The point each ellipsoid's segment turns about (-1: the pelvis, the hips' midpoint).
+_ELLIPSOID_PIVOTS = np.array([-1 if SEGMENTS[i][2] is None else _INDEX[SEGMENTS[i][2]] for i in _ELLIPSOID_SEGMENTS])
+
+
 def _primitives(points: np.ndarray, rotations: np.ndarray, shape: np.ndarray):
     """One posed body's capsules (ends (C, 2, 3), radii (C,)) and ellipsoids (centres (E, 3), axes (E, 3, 3),
     semi-axes (E, 3)) from its skeleton points (N, 3) and segment rotations (S, 3, 3)."""
     stature, girth = float(shape[0]), float(shape[1])
-    ends = np.stack([np.stack([points[_INDEX[a]], points[_INDEX[b]]]) for _, a, b, _, _, _ in _CAPSULES])
-    radii = np.array([c[3] for c in _CAPSULES]) * stature * girth
-    centres, axes, semi = [], [], []
-    for segment, centre, half, part in _ELLIPSOIDS:
-        i = _SEGMENT[segment]
-        pivot = SEGMENTS[i][2]
-        rest_pivot = np.zeros(3) if pivot is None else _REST_FRACTIONS[_INDEX[pivot]] * stature
-        origin = 0.5 * (points[_INDEX["hip.L"]] + points[_INDEX["hip.R"]]) if pivot is None else points[_INDEX[pivot]]
-        centres.append(origin + rotations[i] @ (np.array(centre) * stature - rest_pivot))
-        axes.append(rotations[i])
-        scale = np.array([girth, girth, 1.0]) if part == TORSO else np.ones(3)
-        semi.append(np.array(half) * stature * scale)
-    return ends, radii, np.array(centres), np.array(axes), np.array(semi)
+    ends = points[_CAPSULE_ENDS]
+    radii = _CAPSULE_RADII * stature * girth
+    pelvis = 0.5 * (points[_INDEX["hip.L"]] + points[_INDEX["hip.R"]])
+    with_pelvis = np.concatenate([points, pelvis[None]])
+    rest_with_pelvis = np.concatenate([_REST_FRACTIONS, np.zeros((1, 3))]) * stature
+    origin, rest_origin = with_pelvis[_ELLIPSOID_PIVOTS], rest_with_pelvis[_ELLIPSOID_PIVOTS]
+    axes = rotations[_ELLIPSOID_SEGMENTS]
+    centres = origin + np.einsum("eij,ej->ei", axes, _ELLIPSOID_CENTRES * stature - rest_origin)
+    semi = _ELLIPSOID_SEMI * stature * (1.0 + (girth - 1.0) * _ELLIPSOID_GIRTH)
+    return ends, radii, centres, axes, semi
 
 
 _DIRECTIONS = np.concatenate([np.eye(3), -np.eye(3)])

@@ -258,7 +258,7 @@ def material_albedo(
         rest_points: (K, 3) mm, rest-pose position of each sample (pattern coordinates).
         color1..angle: concatenated material tables (M, ...) of :class:`Outfit`.
     """
-    c1, c2 = color1[material], color2[material]
+    c1, c2 = np.take(color1, material, axis=0), np.take(color2, material, axis=0)
     kind, per, dut = pattern[material], period[material], duty[material]
     a = np.deg2rad(angle[material])
     x, z = rest_points[:, 0], rest_points[:, 2]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from ..camera import Camera
@@ -19,7 +18,7 @@ from ..degrade import Degradation, degrade
 from ..people.person import Person
 from ..scene.lighting import Lighting, shade, shade_flat, to_srgb8
 from ..scene.surfaces import Box, Plane
-from .background import cast_background
+from .lit_scene import LitScene, antialias_edges, light_scene
 from .raster import MeshSurface, mesh_samples
 from .raycast import CapsuleSurface, capsule_samples
 from .samples import SurfaceSamples
@@ -157,6 +156,8 @@ def render_frame(
     out_size: tuple[int, int] | None = None,
     degrade_image: bool = True,
     antialias: bool = True,
+    scene: LitScene | None = None,
+    jpeg: bool = True,
 ) -> RenderResult:
     """Render a frame, or only the ``crop`` = (x0, y0, w, h) region of it (resampled to ``out_size`` if given).
 
@@ -166,6 +167,9 @@ def render_frame(
         out_size: (width, height) of the output for a crop (e.g. the network input size).
         degrade_image: apply the frame's blur/noise/JPEG/exposure degradations to the RGB image.
         antialias: soften one-pixel silhouettes.
+        scene: the frame's scene already lit for the rendered camera (:func:`~.lit_scene.light_scene`), shared by
+            the frames of a static camera; only the region the people and their shadows change is then redrawn.
+        jpeg: apply the degradation's JPEG compression too (False: the caller encodes the image at that quality).
 
     Returns:
         :class:`RenderResult` in the pixels of the rendered region.
@@ -173,43 +177,44 @@ def render_frame(
     cam = frame.camera if crop is None else frame.camera.crop(crop, out_size)
     w, h = cam.width, cam.height
     light = frame.lighting
-    bg = cast_background(cam, frame.planes, frame.boxes)
-    depth = bg["depth"].copy()
-    # Floor shadows of the people, then the lit background.
-    key_vis = np.ones(w * h, np.float32)
-    ao = np.ones(w * h, np.float32)
-    floor = bg["floor_pixels"]
-    if len(floor) and frame.people:
-        caps = [c for p in frame.people for c in p.capsules]
-        kv, a = capsule_shadow(bg["floor_points"], caps, light.key_dir)
-        key_vis[floor] = 1 - light.shadow_strength * (1 - kv)
-        ao[floor] = a
-    hit = np.isfinite(depth)
-    image = np.zeros((w * h, 3), np.float32)
-    if hit.any():
-        image[hit] = shade_flat(
-            bg["albedo"][hit], bg["normal_id"][hit], bg["normal_table"], light, key_vis[hit], ao[hit]
-        )
-    label = np.where(hit, bg["kind"].astype(np.int16) - 10, -20).astype(np.int16)
-
-    # People: one z-buffer over everyone.
+    cached = scene is not None
+    if scene is None:
+        scene = light_scene(cam, frame.planes, frame.boxes, light)
+    elif scene.camera is not cam:
+        raise ValueError("the lit scene was made for another camera than the one rendered")
+    depth = scene.depth.copy()
     instance = np.full(w * h, -1, np.int16)
+    updates = []  # (pixels, linear RGB, label or None): what the people and their shadows change
     if frame.people:
+        # Floor shadows of the people, then the people: one z-buffer over everyone.
+        caps = [c for p in frame.people for c in p.capsules]
+        # A static camera's frames take the shadows' smooth shading from every third pixel; a lone frame from all,
+        # so a crop of it is the same as the crop of the full image.
+        shadowed, kv, ao = capsule_shadow(scene.floor, cam, caps, light.key_dir, step=3 if cached else 1)
+        if len(shadowed):
+            key_vis = 1 - light.shadow_strength * (1 - kv)
+            albedo, normal_id = scene.albedo[shadowed], scene.normal_id[shadowed]
+            updates.append((shadowed, shade_flat(albedo, normal_id, scene.normal_table, light, key_vis, ao), None))
         people = people_samples(cam, frame.people, depth)
         if len(people):
             view = cam.position[None] - people.points
             view /= np.maximum(np.linalg.norm(view, axis=1, keepdims=True), 1e-9)
-            pix = people.pixels
-            image[pix] = shade(people.albedo, people.normals, view, light, 1.0, 1.0, people.specular)
-            depth[pix] = people.depth
-            instance[pix] = people.owner
-            label[pix] = people.owner
-    image = image.reshape(h, w, 3)
-    if antialias:
-        image = antialias_edges(image, label.reshape(h, w))
-    rgb = to_srgb8(image)
+            shaded = shade(people.albedo, people.normals, view, light, 1.0, 1.0, people.specular)
+            updates.append((people.pixels, shaded, people.owner))
+            depth[people.pixels] = people.depth
+            instance[people.pixels] = people.owner
+    if cached and antialias:
+        rgb = _redraw(scene, updates)
+    else:
+        image, label = scene.linear.copy(), scene.label.copy()
+        for pix, values, labels in updates:
+            image[pix] = values
+            if labels is not None:
+                label[pix] = labels
+        image, label = image.reshape(h, w, 3), label.reshape(h, w)
+        rgb = to_srgb8(antialias_edges(image, label) if antialias else image)
     if degrade_image:
-        rgb = degrade(rgb, frame.degradation)
+        rgb = degrade(rgb, frame.degradation, jpeg=jpeg)
     instance = instance.reshape(h, w)
     depth = depth.reshape(h, w)
     masks = np.stack([instance == k for k in range(len(frame.people))]) if frame.people else np.zeros((0, h, w), bool)
@@ -224,6 +229,49 @@ def render_frame(
         np.stack([project_box(cam, p.points) for p in frame.people]) if frame.people else np.zeros((0, 4), np.float32)
     )
     return RenderResult(rgb, depth, masks, instance, cam, joints_cam, joints_img, joints_vis, bboxes)
+
+
+def _redraw(scene: LitScene, updates: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]) -> np.ndarray:
+    """The empty scene's sRGB image with the updated pixels converted again, and every pixel on an edge between
+    surfaces (people, floor, walls) inside the people's rectangle anti-aliased again."""
+    out = scene.srgb(antialias=True).copy()
+    h, w = out.shape[:2]
+    flat = out.reshape(-1, 3)
+    for pix, values, _ in updates:
+        flat[pix] = to_srgb8(values)
+    labelled = [pix for pix, _, labels in updates if labels is not None]
+    if not labelled:
+        return out
+    rows, cols = np.divmod(np.concatenate(labelled), w)
+    # Edges are found one pixel around the people; their 3x3 means read one more pixel around.
+    y0, y1 = max(rows.min() - 1, 0), min(rows.max() + 2, h)
+    x0, x1 = max(cols.min() - 1, 0), min(cols.max() + 2, w)
+    sy0, sy1, sx0, sx1 = max(y0 - 1, 0), min(y1 + 1, h), max(x0 - 1, 0), min(x1 + 1, w)
+    image = scene.linear.reshape(h, w, 3)[sy0:sy1, sx0:sx1].copy()
+    label = scene.label.reshape(h, w)[sy0:sy1, sx0:sx1].copy()
+    for pix, values, labels in updates:
+        r, c = np.divmod(pix, w)
+        inside = (r >= sy0) & (r < sy1) & (c >= sx0) & (c < sx1)
+        image[r[inside] - sy0, c[inside] - sx0] = values[inside]
+        if labels is not None:
+            label[r - sy0, c - sx0] = labels
+    edge = np.zeros(label.shape, bool)
+    edge[:, 1:] |= label[:, 1:] != label[:, :-1]
+    edge[:, :-1] |= label[:, 1:] != label[:, :-1]
+    edge[1:] |= label[1:] != label[:-1]
+    edge[:-1] |= label[1:] != label[:-1]
+    inner = np.zeros(label.shape, bool)
+    inner[y0 - sy0 : y1 - sy0, x0 - sx0 : x1 - sx0] = True
+    er, ec = np.nonzero(edge & inner)
+    # The 3x3 box mean with replicated borders, as antialias_edges takes it.
+    hh, ww = label.shape
+    mean = np.zeros((len(er), 3), np.float32)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            mean += image[np.clip(er + dy, 0, hh - 1), np.clip(ec + dx, 0, ww - 1)]
+    values = 0.5 * image[er, ec] + 0.5 * (mean / 9)
+    flat[(er + sy0) * w + ec + sx0] = to_srgb8(values)
+    return out
 
 
 def joint_visibility(
@@ -255,20 +303,3 @@ def joint_visibility(
     in_front = surface < joints_img[..., 2] - margin_mm
     hidden = in_front if self_occlusion else (owner != person) & in_front
     return inside & ~hidden
-
-
-def antialias_edges(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Soften one-pixel silhouettes: pixels whose label differs from a 4-neighbour take a 3x3 box mean.
-
-    Args:
-        image: (H, W, 3) float32 linear RGB; labels: (H, W) int (person or surface id).
-    """
-    edge = np.zeros(labels.shape, bool)
-    edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
-    edge[:, :-1] |= labels[:, 1:] != labels[:, :-1]
-    edge[1:] |= labels[1:] != labels[:-1]
-    edge[:-1] |= labels[1:] != labels[:-1]
-    blurred = cv2.blur(image, (3, 3), borderType=cv2.BORDER_REPLICATE)
-    out = image.copy()
-    out[edge] = 0.5 * image[edge] + 0.5 * blurred[edge]
-    return out

@@ -75,32 +75,25 @@ class CapsuleSurface:
         )
 
 
-def _screen_box(camera: Camera, centres_cam: np.ndarray, radius: float) -> tuple[int, int, int, int] | None:
-    """Pixel bounds (x0, y0, x1, y1) covering spheres of ``radius`` around points, or None if off-screen."""
-    z = centres_cam[:, 2]
-    if (z - radius).min() <= NEAR_MM:
-        return None
-    uv = camera.project(centres_cam)
-    pad = radius * camera.f.max() / (z - radius) + 2
-    x0 = max(int(np.floor((uv[:, 0] - pad).min())), 0)
-    y0 = max(int(np.floor((uv[:, 1] - pad).min())), 0)
-    x1 = min(int(np.ceil((uv[:, 0] + pad).max())) + 1, camera.width)
-    y1 = min(int(np.ceil((uv[:, 1] + pad).max())) + 1, camera.height)
-    if x1 <= x0 or y1 <= y0:
-        return None
-    return x0, y0, x1, y1
+def _screen_boxes(
+    camera: Camera, centres_cam: np.ndarray, radius: np.ndarray
+) -> list[tuple[int, int, int, int] | None]:
+    """Pixel bounds (x0, y0, x1, y1) covering spheres around groups of points (G, K, 3) with radii (G,), each None
+    if behind the camera or off-screen."""
+    z = centres_cam[..., 2]
+    front = (z - radius[:, None]).min(1) > NEAR_MM
+    uv = camera.project(centres_cam)[..., :2]
+    pad = radius[:, None] * camera.f.max() / np.maximum(z - radius[:, None], 1e-6) + 2
+    lo = np.floor((uv - pad[..., None]).min(1)).astype(int)
+    hi = np.ceil((uv + pad[..., None]).max(1)).astype(int) + 1
+    lo, hi = np.maximum(lo, 0), np.minimum(hi, [camera.width, camera.height])
+    ok = front & (hi[:, 0] > lo[:, 0]) & (hi[:, 1] > lo[:, 1])
+    return [(int(lo[g, 0]), int(lo[g, 1]), int(hi[g, 0]), int(hi[g, 1])) if ok[g] else None for g in range(len(ok))]
 
 
-def capsule_hits(d: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float):
-    """Ray hits of a capsule (segment ``a``-``b`` swept by a sphere), camera frame mm.
-
-    Args:
-        d: (..., 3) unit ray directions from the camera centre.
-
-    Returns:
-        (...,) distance along the ray (inf where missed), (..., 3) outward normals (unnormalised) and (...,)
-        position along the axis (0 at ``a``, 1 at ``b``).
-    """
+def capsule_hits(d: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float) -> np.ndarray:
+    """Distances (...,) along unit rays ``d`` (..., 3) from the camera centre to a capsule (segment ``a``-``b``
+    swept by a sphere), camera frame mm; inf where missed."""
     ba = b - a
     oa = -a
     baba = ba @ ba
@@ -125,19 +118,20 @@ def capsule_hits(d: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float):
         ch = cb * cb - cc
         on_cap = inside & ~on_body & (ch > 0)
         t_cap = -cb - np.sqrt(np.where(on_cap, ch, 0.0))
-    t = np.where(on_body, t_body, np.where(on_cap, t_cap, np.inf))
-    points = d * np.where(np.isfinite(t), t, 0.0)[..., None]
-    along = np.clip(np.nan_to_num(y / baba), 0.0, 1.0)
-    normals = np.where(on_body[..., None], points - (a + ba * along[..., None]), points - cap_centre)
-    return t, normals, along
+    return np.where(on_body, t_body, np.where(on_cap, t_cap, np.inf))
 
 
-def ellipsoid_hits(d: np.ndarray, centre: np.ndarray, axes: np.ndarray, semi: np.ndarray):
-    """Ray hits of an ellipsoid (columns of ``axes`` its unit axes, ``semi`` its semi-axes), camera frame mm.
+def capsule_normals(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Outward normals (unnormalised) at points (K, 3) on a capsule's surface, and their position along its axis
+    (0 at ``a``, 1 at ``b``)."""
+    ba = b - a
+    along = np.clip((points - a) @ ba / (ba @ ba), 0.0, 1.0)
+    return points - (a + along[:, None] * ba), along
 
-    Returns:
-        (...,) distance along the ray (inf where missed) and (..., 3) outward normals (unnormalised).
-    """
+
+def ellipsoid_hits(d: np.ndarray, centre: np.ndarray, axes: np.ndarray, semi: np.ndarray) -> np.ndarray:
+    """Distances (...,) along rays ``d`` (..., 3) from the camera centre to an ellipsoid (columns of ``axes`` its
+    unit axes, ``semi`` its semi-axes), camera frame mm; inf where missed."""
     to_local = axes.T / semi[:, None]  # camera vector -> unit-sphere coordinates
     o = to_local @ (-centre)
     dl = d @ to_local.T
@@ -146,9 +140,13 @@ def ellipsoid_hits(d: np.ndarray, centre: np.ndarray, axes: np.ndarray, semi: np
     qc = o @ o - 1.0
     disc = qb * qb - qa * qc
     hit = disc > 0
-    t = np.where(hit, (-qb - np.sqrt(np.where(hit, disc, 0.0))) / qa, np.inf)
-    local = o + dl * np.where(hit, t, 0.0)[..., None]
-    return t, (local / semi) @ axes.T  # gradient of the implicit surface
+    return np.where(hit, (-qb - np.sqrt(np.where(hit, disc, 0.0))) / qa, np.inf)
+
+
+def ellipsoid_normals(points: np.ndarray, centre: np.ndarray, axes: np.ndarray, semi: np.ndarray) -> np.ndarray:
+    """Outward normals (unnormalised) at points (K, 3) on an ellipsoid: the gradient of its implicit surface."""
+    local = (points - centre) @ axes
+    return (local / semi**2) @ axes.T
 
 
 def capsule_samples(camera: Camera, bodies: list[CapsuleSurface], depth: np.ndarray) -> SurfaceSamples:
@@ -157,44 +155,60 @@ def capsule_samples(camera: Camera, bodies: list[CapsuleSurface], depth: np.ndar
     Returns:
         :class:`SurfaceSamples` with ``owner`` the index of the body in ``bodies``.
     """
-    w = camera.width
-    zbuf = depth.copy()
-    found = []  # per primitive hit: pixels, depth, owner, primitive, camera point, camera normal, axial position
+    primitives = []  # (owner, index, pixel box, capsule ends or ellipsoid centre, radius or axes, semi-axes)
     for owner, body in enumerate(bodies):
         ends_cam = camera.to_cam(body.ends)
         centres_cam = camera.to_cam(body.centres)
         axes_cam = camera.R @ body.axes
-        primitives = [(i, ends_cam[i], float(body.radii[i]), None) for i in range(len(ends_cam))]
-        primitives += [(len(ends_cam) + e, centres_cam[e], axes_cam[e], body.semi[e]) for e in range(len(centres_cam))]
-        for index, where, shape, semi in primitives:
-            if semi is None:
-                box = _screen_box(camera, where, shape)
-            else:
-                box = _screen_box(camera, where[None], float(semi.max()))
-            if box is None:
-                continue
-            x0, y0, x1, y1 = box
-            d = camera.rays(box).reshape(-1, 3)
-            if semi is None:
-                t, normals, along = capsule_hits(d, where[0], where[1], shape)
-            else:
-                (t, normals), along = ellipsoid_hits(d, where, shape, semi), np.zeros(len(d))
-            z = t * d[:, 2]
-            pix = ((np.arange(y0, y1)[:, None] * w) + np.arange(x0, x1)[None, :]).reshape(-1)
-            keep = np.flatnonzero(np.isfinite(z) & (z < zbuf[pix]) & (z > NEAR_MM))
-            if not len(keep):
-                continue
-            zbuf[pix[keep]] = z[keep]
-            found.append((pix[keep], z[keep], owner, index, d[keep] * t[keep, None], normals[keep], along[keep]))
+        cap_boxes = _screen_boxes(camera, ends_cam, body.radii)
+        ell_boxes = _screen_boxes(camera, centres_cam[:, None], body.semi.max(1))
+        c = len(ends_cam)
+        primitives += [(owner, i, cap_boxes[i], ends_cam[i], float(body.radii[i]), None) for i in range(c)]
+        primitives += [
+            (owner, c + e, box, centres_cam[e], axes_cam[e], body.semi[e]) for e, box in enumerate(ell_boxes)
+        ]
+    boxes = [p[2] for p in primitives if p[2] is not None]
+    if not boxes:
+        return SurfaceSamples.empty()
+    # One set of rays, z-buffer and writer record for the region all primitives cover.
+    rx0, ry0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    rx1, ry1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    rays = camera.rays((rx0, ry0, rx1, ry1))
+    zbuf = depth.reshape(camera.height, camera.width)[ry0:ry1, rx0:rx1].copy()
+    writer = np.full(zbuf.shape, -1, np.int32)  # the last hit written at each pixel (the nearest, see below)
+    found = []  # per primitive hit: region pixel, depth, owner, primitive, camera point, camera normal, axial position
+    written = 0
+    for owner, index, box, where, shape, semi in primitives:
+        if box is None:
+            continue
+        x0, y0, x1, y1 = box[0] - rx0, box[1] - ry0, box[2] - rx0, box[3] - ry0
+        d = rays[y0:y1, x0:x1]
+        t = capsule_hits(d, where[0], where[1], shape) if semi is None else ellipsoid_hits(d, where, shape, semi)
+        z = t * d[..., 2]
+        rows, cols = np.nonzero(np.isfinite(z) & (z < zbuf[y0:y1, x0:x1]) & (z > NEAR_MM))
+        if not len(rows):
+            continue
+        # A hit is written only where it is nearer than what is there, so the last write is the nearest.
+        z = z[rows, cols]
+        zbuf[rows + y0, cols + x0] = z
+        writer[rows + y0, cols + x0] = written + np.arange(len(rows))
+        written += len(rows)
+        points = d[rows, cols] * t[rows, cols, None]
+        if semi is None:
+            normals, along = capsule_normals(points, where[0], where[1])
+        else:
+            normals, along = ellipsoid_normals(points, where, shape, semi), np.zeros(len(rows))
+        found.append(((rows + y0) * (rx1 - rx0) + cols + x0, z, owner, index, points, normals, along))
     if not found:
         return SurfaceSamples.empty()
     pix, z, owner, prim, p_cam, n_cam, along = (
         np.concatenate([np.broadcast_to(f[i], len(f[0])) if np.ndim(f[i]) == 0 else f[i] for f in found])
         for i in range(7)
     )
-    # Several primitives may have written a pixel; the last write holds the nearest surface.
-    last = len(pix) - 1 - np.unique(pix[::-1], return_index=True)[1]
+    last = np.flatnonzero(writer.reshape(-1)[pix] == np.arange(len(pix)))
     pix, z, owner, prim, p_cam, n_cam, along = (a[last] for a in (pix, z, owner, prim, p_cam, n_cam, along))
+    rows, cols = np.divmod(pix, rx1 - rx0)
+    pix = (rows + ry0) * camera.width + cols + rx0
     points = (p_cam - camera.t) @ camera.R
     normals = n_cam @ camera.R
     normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-9)

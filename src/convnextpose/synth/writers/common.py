@@ -15,8 +15,13 @@ import numpy as np
 from ...atomic import atomic_open
 from ...geometry import process_boxes
 from ..backends import check_bodies
+from ..render.frame import Frame, RenderResult, render_frame
+from ..render.lit_scene import LitScene
 
 FPS = 50.0  # Human3.6M's frame rate; frame_idx / FPS is the time of a frame
+#: Largest side (px) a static camera's scene is lit at (then upsampled): its textures are smooth, and a studio's or a
+#: sequence's background then costs the same at any image size.
+STATIC_SCENE_SIDE = 480
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,14 @@ def write_image(path: Path, image: np.ndarray, quality: int = 90) -> None:
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if path.suffix.lower() in (".jpg", ".jpeg") else []
     if not cv2.imwrite(str(path), image[:, :, ::-1], params):
         raise OSError(f"could not write image {path}")
+
+
+def render_and_write(frame: Frame, path: Path, quality: int, scene: LitScene | None = None) -> RenderResult:
+    """Render a frame and write it as a JPEG; the frame's JPEG degradation is the file's own compression (encoded
+    once, at the lower of ``quality`` and the degradation's)."""
+    result = render_frame(frame, scene=scene, jpeg=False)
+    write_image(path, result.rgb, min(quality, frame.degradation.jpeg_quality or quality))
+    return result
 
 
 def write_json_atomic(path: Path, data: object) -> None:

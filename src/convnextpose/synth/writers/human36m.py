@@ -41,19 +41,21 @@ from ..people.library import POSE_LIBRARY, random_pose_names
 from ..people.motion import moving_person
 from ..people.outfit import sample_outfit
 from ..people.person import Person
-from ..render.frame import Frame, render_frame
+from ..render.frame import Frame
+from ..render.lit_scene import LitScene, light_scene
 from ..scene import rooms
 from ..scene.lighting import sample_lighting
 from .common import (
     FPS,
+    STATIC_SCENE_SIDE,
     WriterOptions,
     derived_seed,
     detector_box,
     joints_box,
+    render_and_write,
     rounded,
     run_tasks,
     sequence_rng,
-    write_image,
     write_json_atomic,
 )
 
@@ -166,28 +168,49 @@ def _snapshots(task: Human36mTask, action: int, subaction: int) -> list[Person]:
     return [p.transformed(float(y), np.zeros(2)) for p, y in zip(people, yaws)]
 
 
-def _views(task: Human36mTask, camera: Camera, action: int, subaction: int, people: list[Person]) -> Iterator[Frame]:
-    """The frames one camera sees of a sequence."""
+def _views(
+    task: Human36mTask, camera: Camera, action: int, subaction: int, people: list[Person]
+) -> Iterator[tuple[Frame, LitScene | None]]:
+    """The frames one camera sees of a sequence, each with its scene already lit when the scene is static."""
     keys = (task.seed, 36, task.subject, action, subaction, task.cam)
     if task.recording == "snapshots":
         view = FrameSampler(seed=derived_seed(*keys, 1), bodies=task.options.bodies)
         for person in people:
-            yield view.sample_frame(people=[person], camera=camera, place=False, degradation=task.options.degradation)
+            frame = view.sample_frame(people=[person], camera=camera, place=False, degradation=task.options.degradation)
+            yield frame, None
         return
     studio = _studio(task.seed, task.subject, task.image_size, task.camera_presets, task.options.bodies)
+    lit = _lit_studio(task.seed, task.subject, task.cam, task.image_size, task.camera_presets, task.options.bodies)
     rng = sequence_rng(*keys)
     first = sample_degradation(rng, task.options.degradation)
     for person in people:
         degradation = replace(first, seed=int(rng.integers(2**31)))
-        yield Frame([person], camera, studio.planes, studio.boxes, studio.lighting, degradation)
+        yield Frame([person], camera, studio.planes, studio.boxes, studio.lighting, degradation), lit
 
 
-def camera_views(task: Human36mTask, action: int, subaction: int) -> tuple[Camera, list[Person], Iterator[Frame]]:
+@functools.lru_cache(maxsize=1)
+def _lit_studio(seed: int, subject: int, cam: int, image_size: int, presets: tuple[str, ...], bodies: str) -> LitScene:
+    """A studio as one of its cameras sees it, lit once (at up to :data:`STATIC_SCENE_SIDE` px, upsampled)."""
+    studio = _studio(seed, subject, image_size, presets, bodies)
+    camera = subject_cameras(seed, subject, image_size, presets, "studio")[cam - 1]
+    return light_scene(camera, studio.planes, studio.boxes, studio.lighting, STATIC_SCENE_SIDE)
+
+
+@functools.lru_cache(maxsize=2)
+def _recorded(task: Human36mTask, action: int, subaction: int) -> tuple[Person, ...]:
+    """The people of a sequence's frames (the same for every camera, so kept for the subject's next camera)."""
+    recorded = _snapshots if task.recording == "snapshots" else _performance
+    return tuple(recorded(task, action, subaction))
+
+
+def camera_views(
+    task: Human36mTask, action: int, subaction: int
+) -> tuple[Camera, list[Person], Iterator[tuple[Frame, LitScene | None]]]:
     """What one camera of a subject records of a sequence: the camera, the people of its frames (the same for every
-    camera) and, lazily, the frames it renders."""
+    camera) and, lazily, the frames it renders (with the static scene lit, or None)."""
     camera = subject_cameras(task.seed, task.subject, task.image_size, task.camera_presets, task.recording)
     camera = camera[task.cam - 1]
-    people = (_snapshots if task.recording == "snapshots" else _performance)(task, action, subaction)
+    people = list(_recorded(replace(task, cam=0), action, subaction))
     return camera, people, _views(task, camera, action, subaction, people)
 
 
@@ -204,8 +227,8 @@ def _render_camera(task: Human36mTask) -> list[dict]:
                 name = image_name(task.subject, action, subaction, task.cam, frame_idx)
                 box = None
                 if task.options.render:
-                    result = render_frame(next(views))
-                    write_image(task.out_dir / "images" / name, result.rgb, task.options.jpeg_quality)
+                    frame, lit = next(views)
+                    result = render_and_write(frame, task.out_dir / "images" / name, task.options.jpeg_quality, lit)
                     box = result.mask_box(0)
                 if box is None:
                     box = joints_box(joints_img[i], camera.width, camera.height)

@@ -37,16 +37,18 @@ from ...joints import get_joint_set
 from ..frames import FrameSampler
 from ..people.library import POSE_LIBRARY, random_pose_names
 from ..people.motion import moving_person
-from ..render.frame import Frame, joint_visibility, render_frame
+from ..render.frame import Frame, joint_visibility
+from ..render.lit_scene import light_scene
 from .common import (
+    STATIC_SCENE_SIDE,
     WriterOptions,
     derived_seed,
     detector_box,
     joints_box,
+    render_and_write,
     rounded,
     run_tasks,
     sequence_rng,
-    write_image,
     write_json_atomic,
 )
 
@@ -88,11 +90,11 @@ def _muco_image(task: MucoTask) -> list[dict]:
     """Render one composite and return its image entry (with its people)."""
     frame = muco_frame(task)
     cam = frame.camera
-    result = render_frame(frame) if task.options.render else None
     folder = "augmented_set" if task.index % 2 else "unaugmented_set"
     name = f"{folder}/{task.index:06d}.jpg"
-    if result is not None:
-        write_image(task.out_dir / "data" / name, result.rgb, task.options.jpeg_quality)
+    result = None
+    if task.options.render:
+        result = render_and_write(frame, task.out_dir / "data" / name, task.options.jpeg_quality)
     persons = []
     for k, person in enumerate(frame.people):
         cam_pts = cam.to_cam(person.joints["muco"])
@@ -188,6 +190,11 @@ def _mupots_sequence(task: _MupotsTask) -> list[dict]:
         outdoor_prob=0.0 if task.sequence <= 5 else 1.0, place=False, degradation=task.options.degradation,
     )  # fmt: skip
     camera = first.camera
+    lit = (
+        light_scene(camera, first.planes, first.boxes, first.lighting, STATIC_SCENE_SIDE)
+        if task.options.render
+        else None
+    )
     frames = []
     for f in range(task.frames):
         frame = first if f == 0 else replace(first, people=people[f], degradation=replace(
@@ -199,8 +206,8 @@ def _mupots_sequence(task: _MupotsTask) -> list[dict]:
         in_image = (u >= 0) & (u < camera.width) & (v >= 0) & (v < camera.height) & (z > 0)
         occluded = ~in_image
         if task.options.render:
-            result = render_frame(frame)
-            write_image(task.out_dir / "data" / "MultiPersonTestSet" / name, result.rgb, task.options.jpeg_quality)
+            path = task.out_dir / "data" / "MultiPersonTestSet" / name
+            result = render_and_write(frame, path, task.options.jpeg_quality, lit)
             occluded = ~joint_visibility(img_pts, result.depth, result.instance, self_occlusion=True)
         persons = []
         for k in range(len(frame.people)):

@@ -23,16 +23,16 @@ from pathlib import Path
 import numpy as np
 
 from ..frames import FrameSampler
-from ..render.frame import joint_visibility, render_frame
+from ..render.frame import joint_visibility
 from .common import (
     WriterOptions,
     derived_seed,
     detector_box,
     joints_box,
+    render_and_write,
     rounded,
     run_tasks,
     sequence_rng,
-    write_image,
     write_json_atomic,
 )
 
@@ -97,8 +97,7 @@ def _photo(task: _PhotoTask, sampler: FrameSampler, file_name: str, count: int) 
     in_image = (u >= 0) & (u < camera.width) & (v >= 0) & (v < camera.height) & (z > 0)
     visible, result = in_image, None
     if task.options.render:
-        result = render_frame(frame)
-        write_image(task.out_dir / file_name, result.rgb, task.options.jpeg_quality)
+        result = render_and_write(frame, task.out_dir / file_name, task.options.jpeg_quality)
         visible = joint_visibility(img_pts, result.depth, result.instance, self_occlusion=True)
     persons = []
     for k, person in enumerate(frame.people):
