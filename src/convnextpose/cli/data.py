@@ -47,6 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     synth.add_argument("--camera-presets", help="Human3.6M: presets of cameras 1..4, e.g. h36m,phone_tripod")
     synth.add_argument("--degradation", type=float, help="image degradation strength (default 1; 0 = clean)")
+    synth.add_argument(
+        "--backgrounds",
+        metavar="DIR",
+        help="folder of photos without people (.jpg/.png, recursive) to use as backdrops",
+    )
     synth.set_defaults(func=run_synth)
     check = sub.add_parser("check", help="counts, joint statistics and problems of a dataset folder")
     check.add_argument("root", help="the dataset folder")
@@ -81,6 +86,8 @@ def synth_options(args: argparse.Namespace) -> dict:
         options["camera_presets"] = tuple(p.strip() for p in args.camera_presets.split(",") if p.strip())
     if args.degradation is not None:
         options["degradation"] = args.degradation
+    if args.backgrounds:
+        options["backgrounds"] = args.backgrounds
     return options
 
 

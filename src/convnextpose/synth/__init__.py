@@ -43,8 +43,8 @@ def generate_dataset(format: str, out_dir: str | Path, *, seed: int = 0, **optio
         out_dir: the dataset root, e.g. ``data/Human36M`` (created; existing files are overwritten).
         seed: everything drawn (people, motion, cameras, scenes, noise) follows from it.
         **options: format options, e.g. ``frames``, ``image_size``, ``subjects`` (Human3.6M); and the options every
-            format takes (:class:`~.writers.common.WriterOptions`: ``bodies``, ``degradation``, ``render``,
-            ``jpeg_quality``, ``workers``, ``progress``); see each ``generate_<format>`` function.
+            format takes (:class:`~.writers.common.WriterOptions`: ``bodies``, ``degradation``, ``backgrounds``,
+            ``render``, ``jpeg_quality``, ``workers``, ``progress``); see each ``generate_<format>`` function.
 
     Returns:
         The dataset root.

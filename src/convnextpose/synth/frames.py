@@ -13,6 +13,7 @@ description) and :func:`~convnextpose.synth.render.frame.render_frame` turns it 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from .people.person import Person
 from .people.sampling import sample_people
 from .render.frame import Frame
 from .scene import rooms
+from .scene.backgrounds import Backgrounds
 from .scene.lighting import sample_lighting
 from .scene.textures import TexturePool
 
@@ -37,13 +39,23 @@ class FrameSampler:
         bodies: the body back-end, ``"capsule"`` or ``"anny"`` (or a :class:`~.backends.BodyBackend`).
         pose_variation: scale of the random variations around library poses (0 = exact library poses).
         batch_size: bodies posed per forward pass when refilling the pool of random people.
+        backgrounds: real photos (a :class:`~.scene.backgrounds.Backgrounds` or its folder) behind the people
+            instead of a generated room or outdoor ground.
     """
 
     def __init__(
-        self, seed: int = 0, bodies: str | BodyBackend = "capsule", pose_variation: float = 1.0, batch_size: int = 16
+        self,
+        seed: int = 0,
+        bodies: str | BodyBackend = "capsule",
+        pose_variation: float = 1.0,
+        batch_size: int = 16,
+        backgrounds: Backgrounds | str | Path | None = None,
     ):
         self.rng = np.random.default_rng(seed)
         self.backend = get_backend(bodies)
+        self.backgrounds = (
+            backgrounds if backgrounds is None or isinstance(backgrounds, Backgrounds) else Backgrounds(backgrounds)
+        )
         self.pose_variation = pose_variation
         self.batch_size = batch_size
         self.textures = TexturePool(np.random.default_rng(self.rng.integers(2**62)), per_kind=4)
@@ -108,8 +120,13 @@ class FrameSampler:
         else:
             cam = camera
         outdoor = rng.random() < outdoor_prob
-        planes = rooms.room_planes(rng, self.textures, cam, placed, outdoor)
-        boxes = rooms.seats(self.textures, placed) + rooms.clutter(rng, self.textures, cam, placed, planes, clutter)
+        backdrop = None
+        if self.backgrounds is not None:  # a photo instead of a room: no walls, no furniture but the seats
+            backdrop = self.backgrounds.sample(rng, cam.size)
+            planes, boxes = rooms.floor_only(), rooms.seats(self.textures, placed)
+        else:
+            planes = rooms.room_planes(rng, self.textures, cam, placed, outdoor)
+            boxes = rooms.seats(self.textures, placed) + rooms.clutter(rng, self.textures, cam, placed, planes, clutter)
         info = {"preset": preset or "custom", "outdoor": bool(outdoor), "poses": [p.pose_name for p in placed]}
         return Frame(
             people=placed,
@@ -119,6 +136,7 @@ class FrameSampler:
             lighting=sample_lighting(rng, outdoor),
             degradation=sample_degradation(rng, degradation),
             info=info,
+            backdrop=backdrop,
         )
 
     def _place_people(self, people: list[Person]) -> list[Person]:

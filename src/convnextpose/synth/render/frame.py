@@ -39,6 +39,8 @@ class Frame:
         lighting: key/fill/ambient lights (world directions).
         degradation: image degradations applied by :func:`render_frame` when ``degrade_image=True``.
         info: sampling choices (preset, room kind, ...), for dataset metadata.
+        backdrop: (H, W, 3) uint8 RGB photo behind everything at ``camera``'s resolution, or None (then the planes
+            are drawn); the floor plane stays invisible and only receives the people's contact shadows.
     """
 
     people: list[Person]
@@ -48,6 +50,7 @@ class Frame:
     lighting: Lighting
     degradation: Degradation
     info: dict = field(default_factory=dict)
+    backdrop: np.ndarray | None = None
 
     def person_box(self, index: int, scale: float = 1.0, square: bool = True) -> tuple[int, int, int, int]:
         """Integer (x0, y0, w, h) box around person ``index``'s projected surface, scaled about its centre."""
@@ -179,7 +182,9 @@ def render_frame(
     light = frame.lighting
     cached = scene is not None
     if scene is None:
-        scene = light_scene(cam, frame.planes, frame.boxes, light)
+        scene = light_scene(
+            cam, frame.planes, frame.boxes, light, backdrop=frame.backdrop, backdrop_camera=frame.camera
+        )
     elif scene.camera is not cam:
         raise ValueError("the lit scene was made for another camera than the one rendered")
     depth = scene.depth.copy()
@@ -191,10 +196,15 @@ def render_frame(
         # A static camera's frames take the shadows' smooth shading from every third pixel; a lone frame from all,
         # so a crop of it is the same as the crop of the full image.
         shadowed, kv, ao = capsule_shadow(scene.floor, cam, caps, light.key_dir, step=3 if cached else 1)
-        if len(shadowed):
-            key_vis = 1 - light.shadow_strength * (1 - kv)
-            albedo, normal_id = scene.albedo[shadowed], scene.normal_id[shadowed]
-            updates.append((shadowed, shade_flat(albedo, normal_id, scene.normal_table, light, key_vis, ao), None))
+        photo = scene.photo[shadowed] if scene.photo is not None else np.zeros(len(shadowed), bool)
+        lit = ~photo
+        if lit.any():
+            pix, key_vis = shadowed[lit], 1 - light.shadow_strength * (1 - kv[lit])
+            albedo, normal_id = scene.albedo[pix], scene.normal_id[pix]
+            updates.append((pix, shade_flat(albedo, normal_id, scene.normal_table, light, key_vis, ao[lit]), None))
+        if photo.any():  # a photo is not relit: it only darkens under the contact shadows
+            pix = shadowed[photo]
+            updates.append((pix, scene.linear[pix] * ao[photo][:, None], None))
         people = people_samples(cam, frame.people, depth)
         if len(people):
             view = cam.position[None] - people.points

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from ..camera import Camera
-from ..scene.lighting import Lighting, shade_flat, to_srgb8
+from ..scene.lighting import Lighting, shade_flat, srgb_to_linear, to_srgb8
 from ..scene.surfaces import Box, Plane
 from .background import cast_background
 
@@ -29,6 +29,7 @@ class LitScene:
         albedo: (H*W, 3) linear RGB; normal_id: (H*W,) row of ``normal_table`` (N, 3) of the surface's normal.
         floor: (H, W, 2) float32 world x, y of the floor point each pixel sees (NaN elsewhere), for shadows.
         linear: (H*W, 3) float32 lit linear RGB; label: (H*W,) int16 surface kind (for anti-aliasing).
+        photo: (H*W,) bool pixels showing a backdrop photo, or None without one.
     """
 
     camera: Camera
@@ -39,6 +40,7 @@ class LitScene:
     floor: np.ndarray
     linear: np.ndarray
     label: np.ndarray
+    photo: np.ndarray | None = None
     _srgb: np.ndarray | None = None
 
     def srgb(self, antialias: bool) -> np.ndarray:
@@ -52,10 +54,28 @@ class LitScene:
         return self._srgb
 
 
+# Anti-aliasing labels of the scene's surfaces: their kind (cast_background) - 10, and a backdrop photo's.
+BOX_LABEL, PHOTO_LABEL = 2 - 10, -15
+
+
 def light_scene(
-    camera: Camera, planes: list[Plane], boxes: list[Box], lighting: Lighting, max_side: int | None = None
+    camera: Camera,
+    planes: list[Plane],
+    boxes: list[Box],
+    lighting: Lighting,
+    max_side: int | None = None,
+    backdrop: np.ndarray | None = None,
+    backdrop_camera: Camera | None = None,
 ) -> LitScene:
-    """Ray-cast and light the scene for a camera; at most ``max_side`` px wide (then upsampled) if given."""
+    """Ray-cast and light the scene for a camera; at most ``max_side`` px wide (then upsampled) if given.
+
+    Args:
+        backdrop: (H, W, 3) uint8 RGB photo for ``backdrop_camera`` (default ``camera``), shown wherever no box is:
+            the planes are not drawn then (the floor still catches shadows).
+    """
+    if backdrop is not None:
+        lit = light_scene(camera, planes, boxes, lighting, max_side)
+        return _with_backdrop(lit, backdrop, backdrop_camera or camera)
     w, h = camera.width, camera.height
     factor = max(w, h) / max_side if max_side else 1.0
     if factor > 1.0:
@@ -84,6 +104,25 @@ def light_scene(
     floor[bg["floor_pixels"]] = bg["floor_points"][:, :2]
     return LitScene(camera, depth, bg["albedo"], bg["normal_id"], bg["normal_table"], floor.reshape(h, w, 2), linear,
                     label)  # fmt: skip
+
+
+def _with_backdrop(lit: LitScene, backdrop: np.ndarray, backdrop_camera: Camera) -> LitScene:
+    """``lit`` showing the photo (taken by ``backdrop_camera``; same pose, other intrinsics for a crop) wherever it
+    does not see a box."""
+    cam = lit.camera
+    if backdrop.shape[:2] != (backdrop_camera.height, backdrop_camera.width):
+        raise ValueError(f"backdrop of shape {backdrop.shape[:2]} does not fit a {backdrop_camera.size} camera")
+    # This camera's pixel (u, v) is the backdrop's ((u - c) / f * f' + c').
+    scale = backdrop_camera.f / cam.f
+    shift = backdrop_camera.c - cam.c * scale
+    warp = np.array([[scale[0], 0, shift[0]], [0, scale[1], shift[1]]])
+    photo_rgb = cv2.warpAffine(backdrop, warp, cam.size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_REFLECT)  # fmt: skip
+    photo = lit.label != BOX_LABEL
+    linear, label, depth = lit.linear.copy(), lit.label.copy(), lit.depth.copy()
+    linear[photo] = srgb_to_linear(photo_rgb.reshape(-1, 3)[photo])
+    label[photo], depth[photo] = PHOTO_LABEL, np.inf
+    return replace(lit, linear=linear, label=label, depth=depth, photo=photo)
 
 
 def antialias_edges(image: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -15,7 +15,13 @@ from ..camera import Camera
 from ..people.person import Person
 from . import textures as T
 from .surfaces import Box, Plane
-from .textures import TexturePool
+from .textures import Texture, TexturePool
+
+
+def floor_only() -> list[Plane]:
+    """An untextured floor: under a backdrop photo it is not drawn, only shadowed."""
+    grey = Texture(np.full((4, 4, 3), 0.5, np.float32), 1000.0)
+    return [Plane(np.array([0.0, 0.0, 1.0]), 0.0, np.array([[1.0, 0, 0], [0, 1.0, 0]]), grey, np.zeros(3))]
 
 
 def room_planes(

@@ -17,6 +17,7 @@ from ...geometry import process_boxes
 from ..backends import check_bodies
 from ..render.frame import Frame, RenderResult, render_frame
 from ..render.lit_scene import LitScene
+from ..scene.backgrounds import Backgrounds
 
 FPS = 50.0  # Human3.6M's frame rate; frame_idx / FPS is the time of a frame
 #: Largest side (px) a static camera's scene is lit at (then upsampled): its textures are smooth, and a studio's or a
@@ -36,6 +37,8 @@ class WriterOptions:
         jpeg_quality: of the written images.
         workers: processes rendering (the output is the same for any number).
         progress: show a progress bar.
+        backgrounds: real photos without people (a folder, searched recursively, or a
+            :class:`~convnextpose.synth.scene.backgrounds.Backgrounds`) behind the people instead of generated rooms.
     """
 
     bodies: str = "capsule"
@@ -44,6 +47,7 @@ class WriterOptions:
     jpeg_quality: int = 90
     workers: int = 1
     progress: bool = True
+    backgrounds: Backgrounds | None = None
 
     @classmethod
     def parse(cls, options: dict) -> WriterOptions:
@@ -51,6 +55,8 @@ class WriterOptions:
         names = [f.name for f in fields(cls)]
         if unknown := sorted(set(options) - set(names)):
             raise ValueError(f"unknown option(s) {unknown}; writer options are {names}")
+        if options.get("backgrounds") is not None and not isinstance(options["backgrounds"], Backgrounds):
+            options = {**options, "backgrounds": Backgrounds(options["backgrounds"])}
         out = cls(**options)
         check_bodies(out.bodies)
         if out.degradation < 0 or not 1 <= out.jpeg_quality <= 100 or out.workers < 1:

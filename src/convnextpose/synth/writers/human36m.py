@@ -124,11 +124,14 @@ class _Studio:
 
 
 @functools.lru_cache(maxsize=2)
-def _studio(seed: int, subject: int, image_size: int, presets: tuple[str, ...], bodies: str) -> _Studio:
-    sampler = FrameSampler(seed=derived_seed(seed, 36, subject), bodies=bodies)
+def _studio(task: Human36mTask) -> _Studio:
+    """(The task's camera does not matter.)"""
+    sampler = FrameSampler(seed=derived_seed(task.seed, 36, task.subject), bodies=task.options.bodies)
     rng, backend = sampler.rng, sampler.backend
-    cameras = subject_cameras(seed, subject, image_size, presets, "studio")
+    cameras = subject_cameras(task.seed, task.subject, task.image_size, task.camera_presets, "studio")
     planes, boxes = rooms.studio(rng, sampler.textures, cameras)
+    if task.options.backgrounds is not None:  # photos behind the person instead of the room
+        planes, boxes = rooms.floor_only(), []
     lighting = sample_lighting(rng, outdoor=False)
     rest = backend.rest(backend.sample_shapes(rng, 1))
     outfit = sample_outfit(rng, gender=backend.gender(rest.shapes[0]))
@@ -141,7 +144,7 @@ _STANDING_POSES = tuple(sorted(name for name, pose in POSE_LIBRARY.items() if no
 def _performance(task: Human36mTask, action: int, subaction: int) -> list[Person]:
     """The person of a ``studio`` sequence in each frame: moving through library key poses (no seated ones, since
     the studio has no chair), turning and drifting slowly."""
-    studio = _studio(task.seed, task.subject, task.image_size, task.camera_presets, task.options.bodies)
+    studio = _studio(replace(task, cam=0))
     rng = sequence_rng(task.seed, 36, task.subject, action, subaction)
     times = np.asarray(task.frame_indices, np.float64) / FPS
     key_times = [0.0]
@@ -174,26 +177,33 @@ def _views(
     """The frames one camera sees of a sequence, each with its scene already lit when the scene is static."""
     keys = (task.seed, 36, task.subject, action, subaction, task.cam)
     if task.recording == "snapshots":
-        view = FrameSampler(seed=derived_seed(*keys, 1), bodies=task.options.bodies)
+        view = FrameSampler(
+            seed=derived_seed(*keys, 1), bodies=task.options.bodies, backgrounds=task.options.backgrounds
+        )
         for person in people:
             frame = view.sample_frame(people=[person], camera=camera, place=False, degradation=task.options.degradation)
             yield frame, None
         return
-    studio = _studio(task.seed, task.subject, task.image_size, task.camera_presets, task.options.bodies)
-    lit = _lit_studio(task.seed, task.subject, task.cam, task.image_size, task.camera_presets, task.options.bodies)
+    studio = _studio(replace(task, cam=0))
+    backdrop, lit = _lit_studio(replace(task, actions=(), subactions=()))
     rng = sequence_rng(*keys)
     first = sample_degradation(rng, task.options.degradation)
     for person in people:
         degradation = replace(first, seed=int(rng.integers(2**31)))
-        yield Frame([person], camera, studio.planes, studio.boxes, studio.lighting, degradation), lit
+        yield Frame([person], camera, studio.planes, studio.boxes, studio.lighting, degradation, backdrop=backdrop), lit
 
 
 @functools.lru_cache(maxsize=1)
-def _lit_studio(seed: int, subject: int, cam: int, image_size: int, presets: tuple[str, ...], bodies: str) -> LitScene:
-    """A studio as one of its cameras sees it, lit once (at up to :data:`STATIC_SCENE_SIDE` px, upsampled)."""
-    studio = _studio(seed, subject, image_size, presets, bodies)
-    camera = subject_cameras(seed, subject, image_size, presets, "studio")[cam - 1]
-    return light_scene(camera, studio.planes, studio.boxes, studio.lighting, STATIC_SCENE_SIDE)
+def _lit_studio(task: Human36mTask) -> tuple[np.ndarray | None, LitScene]:
+    """A studio as the task's camera sees it, lit once (at up to :data:`STATIC_SCENE_SIDE` px, upsampled), and the
+    camera's backdrop photo if the studio has photos for walls."""
+    studio = _studio(replace(task, cam=0))
+    camera = subject_cameras(task.seed, task.subject, task.image_size, task.camera_presets, "studio")[task.cam - 1]
+    backdrop = None
+    if task.options.backgrounds is not None:
+        backdrop = task.options.backgrounds.sample(sequence_rng(task.seed, 36, task.subject, task.cam, 3), camera.size)
+    lit = light_scene(camera, studio.planes, studio.boxes, studio.lighting, STATIC_SCENE_SIDE, backdrop=backdrop)
+    return backdrop, lit
 
 
 @functools.lru_cache(maxsize=2)
@@ -272,8 +282,8 @@ def generate_human36m(
             studio, Anny bodies: snapshots).
         camera_presets: camera k of a subject uses ``camera_presets[(k - 1) % len]`` (``h36m``, ``phone_tripod``,
             ``phone_floor``, ``mupots``, ``photo``).
-        **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``render``, ``jpeg_quality``,
-            ``workers``, ``progress``).
+        **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``backgrounds``, ``render``,
+            ``jpeg_quality``, ``workers``, ``progress``).
 
     Returns:
         ``out_dir``.

@@ -76,7 +76,11 @@ class MucoTask:
 def muco_frame(task: MucoTask) -> Frame:
     """The scene of one composite (its own people, camera, room and lights)."""
     rng = sequence_rng(task.seed, 77, 1000 + task.index)
-    sampler = FrameSampler(seed=derived_seed(task.seed, 77, 2000 + task.index), bodies=task.options.bodies)
+    sampler = FrameSampler(
+        seed=derived_seed(task.seed, 77, 2000 + task.index),
+        bodies=task.options.bodies,
+        backgrounds=task.options.backgrounds,
+    )
     count = int(rng.integers(task.people[0], task.people[1] + 1))
     return sampler.sample_frame(
         num_people=count,
@@ -122,8 +126,8 @@ def generate_muco(
         images: number of composite images.
         image_size: square side, px.
         people: (min, max) people per image.
-        **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``render``, ``jpeg_quality``,
-            ``workers``, ``progress``).
+        **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``backgrounds``, ``render``,
+            ``jpeg_quality``, ``workers``, ``progress``).
     """
     opts = WriterOptions.parse(options)
     if images < 1 or image_size < 64 or not 1 <= people[0] <= people[1]:
@@ -170,7 +174,11 @@ def _mupots_size(sequence: int, height: int) -> tuple[int, int]:
 
 
 def _mupots_sequence(task: _MupotsTask) -> list[dict]:
-    sampler = FrameSampler(seed=derived_seed(task.seed, 88, task.sequence), bodies=task.options.bodies)
+    sampler = FrameSampler(
+        seed=derived_seed(task.seed, 88, task.sequence),
+        bodies=task.options.bodies,
+        backgrounds=task.options.backgrounds,
+    )
     rng = sampler.rng
     times = np.arange(task.frames) / MUPOTS_FPS
     tracks = []
@@ -284,8 +292,8 @@ def generate_mupots(
         people: (min, max) people per sequence.
         mat_files: write ``annot.mat`` and ``occlusion.mat`` per sequence (as the MATLAB evaluation reads them).
         bbox_root: write simulated detector boxes and roots (``bbox_root/bbox_mupots_output.json``).
-        **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``render``, ``jpeg_quality``,
-            ``workers``, ``progress``).
+        **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``backgrounds``, ``render``,
+            ``jpeg_quality``, ``workers``, ``progress``).
     """
     opts = WriterOptions.parse(options)
     if bad := [s for s in sequences if not 1 <= s <= 20]:

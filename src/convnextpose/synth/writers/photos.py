@@ -81,7 +81,11 @@ def _tasks(out_dir, seed, tag, fmt, size, people, file_names, options) -> list[_
 def _photos(task: _PhotoTask) -> list[dict]:
     rng = sequence_rng(task.seed, task.tag, task.group)
     counts = rng.integers(task.people[0], task.people[1] + 1, len(task.file_names))
-    sampler = FrameSampler(seed=derived_seed(task.seed, task.tag, 10**6 + task.group), bodies=task.options.bodies)
+    sampler = FrameSampler(
+        seed=derived_seed(task.seed, task.tag, 10**6 + task.group),
+        bodies=task.options.bodies,
+        backgrounds=task.options.backgrounds,
+    )
     return [_photo(task, sampler, name, int(count)) for name, count in zip(task.file_names, counts)]
 
 
@@ -154,8 +158,8 @@ def generate_mpii(
         images: number of photos.
         image_size: int (square) or (width, height), px.
         people: (min, max) people per photo.
-        **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``render``, ``jpeg_quality``,
-            ``workers``, ``progress``).
+        **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``backgrounds``, ``render``,
+            ``jpeg_quality``, ``workers``, ``progress``).
     """
     opts = WriterOptions.parse(options)
     size = _size(image_size)
@@ -188,8 +192,8 @@ def generate_coco(
         image_size: int (square) or (width, height), px.
         people: (min, max) people per photo.
         bbox_root: write simulated boxes and roots for the val people (focal 1500 assumed).
-        **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``render``, ``jpeg_quality``,
-            ``workers``, ``progress``).
+        **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``backgrounds``, ``render``,
+            ``jpeg_quality``, ``workers``, ``progress``).
     """
     opts = WriterOptions.parse(options)
     size = _size(image_size)
