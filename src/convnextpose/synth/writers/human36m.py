@@ -45,19 +45,7 @@ from ..render.frame import Frame
 from ..render.lit_scene import LitScene, light_scene
 from ..scene import rooms
 from ..scene.lighting import sample_lighting
-from .common import (
-    FPS,
-    STATIC_SCENE_SIDE,
-    WriterOptions,
-    derived_seed,
-    detector_box,
-    joints_box,
-    render_and_write,
-    rounded,
-    run_tasks,
-    sequence_rng,
-    write_json_atomic,
-)
+from . import common
 
 ALL_SUBJECTS = (1, 5, 6, 7, 8, 9, 11)
 TEST_SUBJECTS = (9, 11)
@@ -86,7 +74,7 @@ class Human36mTask:
     image_size: int
     recording: str
     camera_presets: tuple[str, ...]
-    options: WriterOptions
+    options: common.WriterOptions
 
 
 @functools.lru_cache(maxsize=4)
@@ -96,7 +84,7 @@ def subject_cameras(seed: int, subject: int, image_size: int, presets: tuple[str
     ``studio``: evenly spread around the capture area (jittered), looking at it. ``snapshots``: at random azimuths,
     zoomed onto the person's region at the origin.
     """
-    rng = sequence_rng(seed, 36, subject, 500)
+    rng = common.sequence_rng(seed, 36, subject, 500)
     if recording == "snapshots":
         target = np.array([0.0, 0.0, 0.5 * _ZOOM_HEIGHT])
         return [
@@ -126,7 +114,7 @@ class _Studio:
 @functools.lru_cache(maxsize=2)
 def _studio(task: Human36mTask) -> _Studio:
     """(The task's camera does not matter.)"""
-    sampler = FrameSampler(seed=derived_seed(task.seed, 36, task.subject), bodies=task.options.bodies)
+    sampler = FrameSampler(seed=common.derived_seed(task.seed, 36, task.subject), bodies=task.options.bodies)
     rng, backend = sampler.rng, sampler.backend
     cameras = subject_cameras(task.seed, task.subject, task.image_size, task.camera_presets, "studio")
     planes, boxes = rooms.studio(rng, sampler.textures, cameras)
@@ -145,8 +133,8 @@ def _performance(task: Human36mTask, action: int, subaction: int) -> list[Person
     """The person of a ``studio`` sequence in each frame: moving through library key poses (no seated ones, since
     the studio has no chair), turning and drifting slowly."""
     studio = _studio(replace(task, cam=0))
-    rng = sequence_rng(task.seed, 36, task.subject, action, subaction)
-    times = np.asarray(task.frame_indices, np.float64) / FPS
+    rng = common.sequence_rng(task.seed, 36, task.subject, action, subaction)
+    times = np.asarray(task.frame_indices, np.float64) / common.FPS
     key_times = [0.0]
     while key_times[-1] < times[-1]:
         key_times.append(key_times[-1] + rng.uniform(1.5, 3.0))
@@ -163,11 +151,11 @@ def _performance(task: Human36mTask, action: int, subaction: int) -> list[Person
 def _snapshots(task: Human36mTask, action: int, subaction: int) -> list[Person]:
     """The people of a ``snapshots`` sequence: a new random person and pose per frame, at the origin."""
     sampler = FrameSampler(
-        seed=derived_seed(task.seed, 36, task.subject, action, subaction), bodies=task.options.bodies
+        seed=common.derived_seed(task.seed, 36, task.subject, action, subaction), bodies=task.options.bodies
     )
     count = len(task.frame_indices)
     people = sampler.sample_people(count)
-    yaws = sequence_rng(task.seed, 36, task.subject, action, subaction, 7).uniform(-180, 180, count)
+    yaws = common.sequence_rng(task.seed, 36, task.subject, action, subaction, 7).uniform(-180, 180, count)
     return [p.transformed(float(y), np.zeros(2)) for p, y in zip(people, yaws)]
 
 
@@ -178,7 +166,7 @@ def _views(
     keys = (task.seed, 36, task.subject, action, subaction, task.cam)
     if task.recording == "snapshots":
         view = FrameSampler(
-            seed=derived_seed(*keys, 1), bodies=task.options.bodies, backgrounds=task.options.backgrounds
+            seed=common.derived_seed(*keys, 1), bodies=task.options.bodies, backgrounds=task.options.backgrounds
         )
         for person in people:
             frame = view.sample_frame(people=[person], camera=camera, place=False, degradation=task.options.degradation)
@@ -186,7 +174,7 @@ def _views(
         return
     studio = _studio(replace(task, cam=0))
     backdrop, lit = _lit_studio(replace(task, actions=(), subactions=()))
-    rng = sequence_rng(*keys)
+    rng = common.sequence_rng(*keys)
     first = sample_degradation(rng, task.options.degradation)
     for person in people:
         degradation = replace(first, seed=int(rng.integers(2**31)))
@@ -195,14 +183,16 @@ def _views(
 
 @functools.lru_cache(maxsize=1)
 def _lit_studio(task: Human36mTask) -> tuple[np.ndarray | None, LitScene]:
-    """A studio as the task's camera sees it, lit once (at up to :data:`STATIC_SCENE_SIDE` px, upsampled), and the
+    """A studio as the task's camera sees it, lit once (at up to :data:`common.STATIC_SCENE_SIDE` px, upsampled), and the
     camera's backdrop photo if the studio has photos for walls."""
     studio = _studio(replace(task, cam=0))
     camera = subject_cameras(task.seed, task.subject, task.image_size, task.camera_presets, "studio")[task.cam - 1]
     backdrop = None
     if task.options.backgrounds is not None:
-        backdrop = task.options.backgrounds.sample(sequence_rng(task.seed, 36, task.subject, task.cam, 3), camera.size)
-    lit = light_scene(camera, studio.planes, studio.boxes, studio.lighting, STATIC_SCENE_SIDE, backdrop=backdrop)
+        backdrop = task.options.backgrounds.sample(
+            common.sequence_rng(task.seed, 36, task.subject, task.cam, 3), camera.size
+        )
+    lit = light_scene(camera, studio.planes, studio.boxes, studio.lighting, common.STATIC_SCENE_SIDE, backdrop=backdrop)
     return backdrop, lit
 
 
@@ -238,10 +228,12 @@ def _render_camera(task: Human36mTask) -> list[dict]:
                 box = None
                 if task.options.render:
                     frame, lit = next(views)
-                    result = render_and_write(frame, task.out_dir / "images" / name, task.options.jpeg_quality, lit)
+                    result = common.render_and_write(
+                        frame, task.out_dir / "images" / name, task.options.jpeg_quality, lit
+                    )
                     box = result.mask_box(0)
                 if box is None:
-                    box = joints_box(joints_img[i], camera.width, camera.height)
+                    box = common.joints_box(joints_img[i], camera.width, camera.height)
                 entries.append(
                     {"file_name": name, "action_idx": action, "subaction_idx": subaction, "cam_idx": task.cam,
                      "frame_idx": frame_idx, "bbox": box, "joints_world": joints_world[i], "root_cam": joints_cam[i, 0]}
@@ -289,7 +281,7 @@ def generate_human36m(
         ``out_dir``.
     """
     out_dir = Path(out_dir)
-    opts = WriterOptions.parse(options)
+    opts = common.WriterOptions.parse(options)
     camera_presets = tuple(camera_presets)
     for preset in camera_presets:
         check_preset(preset)
@@ -310,7 +302,7 @@ def generate_human36m(
         for c in cameras
     ]  # fmt: skip
     total = len(tasks) * len(actions) * len(subactions) * frames
-    results = run_tasks(_render_camera, tasks, opts.workers, opts.progress, total=total, desc="Human3.6M")
+    results = common.run_tasks(_render_camera, tasks, opts.workers, opts.progress, total=total, desc="Human3.6M")
     next_id = 1  # ids are global across subjects, as in the real annotations
     detections = []
     by_subject: dict[int, list[dict]] = {}
@@ -320,7 +312,7 @@ def generate_human36m(
         cams = subject_cameras(seed, subject, image_size, camera_presets, recording)
         rows = sorted(entries, key=lambda e: (e["action_idx"], e["subaction_idx"], e["cam_idx"], e["frame_idx"]))
         images, annotations, joints_3d = [], [], {}
-        det_rng = sequence_rng(seed, 36, subject, 99)
+        det_rng = common.sequence_rng(seed, 36, subject, 99)
         for e in rows:
             image_id = next_id
             next_id += 1
@@ -329,24 +321,29 @@ def generate_human36m(
                  "subject": subject, "action_idx": e["action_idx"], "subaction_idx": e["subaction_idx"],
                  "cam_idx": e["cam_idx"], "frame_idx": e["frame_idx"]}
             )  # fmt: skip
-            annotations.append({"id": image_id, "image_id": image_id, "bbox": rounded(e["bbox"], 2)})
+            annotations.append({"id": image_id, "image_id": image_id, "bbox": common.rounded(e["bbox"], 2)})
             frames_of = joints_3d.setdefault(str(e["action_idx"]), {}).setdefault(str(e["subaction_idx"]), {})
-            frames_of[str(e["frame_idx"])] = rounded(e["joints_world"], 3)
+            frames_of[str(e["frame_idx"])] = common.rounded(e["joints_world"], 3)
             if bbox_root and subject in TEST_SUBJECTS:
                 detections.append(_simulated_detection(det_rng, image_id, e["bbox"], e["root_cam"], image_size))
         camera_json = {
-            str(c): {"R": rounded(cam.R, 8), "t": rounded(cam.t, 4), "f": rounded(cam.f, 4), "c": rounded(cam.c, 4)}
+            str(c): {
+                "R": common.rounded(cam.R, 8),
+                "t": common.rounded(cam.t, 4),
+                "f": common.rounded(cam.f, 4),
+                "c": common.rounded(cam.c, 4),
+            }
             for c, cam in zip(range(1, 5), cams)
             if c in cameras
         }
         ann_dir = out_dir / "annotations"
-        write_json_atomic(
+        common.write_json_atomic(
             ann_dir / f"Human36M_subject{subject}_data.json", {"images": images, "annotations": annotations}
         )
-        write_json_atomic(ann_dir / f"Human36M_subject{subject}_camera.json", camera_json)
-        write_json_atomic(ann_dir / f"Human36M_subject{subject}_joint_3d.json", joints_3d)
+        common.write_json_atomic(ann_dir / f"Human36M_subject{subject}_camera.json", camera_json)
+        common.write_json_atomic(ann_dir / f"Human36M_subject{subject}_joint_3d.json", joints_3d)
     if detections:
-        write_json_atomic(out_dir / "bbox_root" / "bbox_root_human36m_output.json", detections)
+        common.write_json_atomic(out_dir / "bbox_root" / "bbox_root_human36m_output.json", detections)
     return out_dir
 
 
@@ -354,6 +351,6 @@ def _simulated_detection(
     rng: np.random.Generator, image_id: int, box: np.ndarray, root_cam: np.ndarray, size: int
 ) -> dict:
     """What a detector + root-depth network would give: a jittered, already extended box and a noisy root."""
-    extended = detector_box(rng, box, size, size)
+    extended = common.detector_box(rng, box, size, size)
     root = np.asarray(root_cam) + rng.normal(0, [25.0, 25.0, 80.0])
-    return {"image_id": int(image_id), "bbox": rounded(extended, 4), "root_cam": rounded(root, 4)}
+    return {"image_id": int(image_id), "bbox": common.rounded(extended, 4), "root_cam": common.rounded(root, 4)}

@@ -39,18 +39,7 @@ from ..people.library import POSE_LIBRARY, random_pose_names
 from ..people.motion import moving_person
 from ..render.frame import Frame, joint_visibility
 from ..render.lit_scene import light_scene
-from .common import (
-    STATIC_SCENE_SIDE,
-    WriterOptions,
-    derived_seed,
-    detector_box,
-    joints_box,
-    render_and_write,
-    rounded,
-    run_tasks,
-    sequence_rng,
-    write_json_atomic,
-)
+from . import common
 
 MUCO_JOINTS = 21
 MUPOTS_JOINTS = 17
@@ -70,14 +59,14 @@ class MucoTask:
     index: int
     image_size: int
     people: tuple[int, int]
-    options: WriterOptions
+    options: common.WriterOptions
 
 
 def muco_frame(task: MucoTask) -> Frame:
     """The scene of one composite (its own people, camera, room and lights)."""
-    rng = sequence_rng(task.seed, 77, 1000 + task.index)
+    rng = common.sequence_rng(task.seed, 77, 1000 + task.index)
     sampler = FrameSampler(
-        seed=derived_seed(task.seed, 77, 2000 + task.index),
+        seed=common.derived_seed(task.seed, 77, 2000 + task.index),
         bodies=task.options.bodies,
         backgrounds=task.options.backgrounds,
     )
@@ -98,14 +87,14 @@ def _muco_image(task: MucoTask) -> list[dict]:
     name = f"{folder}/{task.index:06d}.jpg"
     result = None
     if task.options.render:
-        result = render_and_write(frame, task.out_dir / "data" / name, task.options.jpeg_quality)
+        result = common.render_and_write(frame, task.out_dir / "data" / name, task.options.jpeg_quality)
     persons = []
     for k, person in enumerate(frame.people):
         cam_pts = cam.to_cam(person.joints["muco"])
         img_pts = cam.project(cam_pts)
         box = result.mask_box(k) if result is not None else None
         if box is None:
-            box = joints_box(img_pts, cam.width, cam.height)
+            box = common.joints_box(img_pts, cam.width, cam.height)
         persons.append({"keypoints_cam": cam_pts, "keypoints_img": img_pts[:, :2], "bbox": box})
     return [{"file_name": name, "camera": cam, "persons": persons}]
 
@@ -129,25 +118,25 @@ def generate_muco(
         **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``backgrounds``, ``render``,
             ``jpeg_quality``, ``workers``, ``progress``).
     """
-    opts = WriterOptions.parse(options)
+    opts = common.WriterOptions.parse(options)
     if images < 1 or image_size < 64 or not 1 <= people[0] <= people[1]:
         raise ValueError("need images >= 1, image_size >= 64 and 1 <= people[0] <= people[1]")
     tasks = [MucoTask(Path(out_dir), seed, i, image_size, tuple(people), opts) for i in range(images)]
-    results = run_tasks(_muco_image, tasks, opts.workers, opts.progress, total=images, desc="MuCo")
+    results = common.run_tasks(_muco_image, tasks, opts.workers, opts.progress, total=images, desc="MuCo")
     image_list, ann_list = [], []
     for image_id, (entry,) in enumerate(results, start=1):
         cam = entry["camera"]
         image_list.append(
             {"id": image_id, "file_name": entry["file_name"], "width": cam.width, "height": cam.height,
-             "f": rounded(cam.f, 4), "c": rounded(cam.c, 4)}
+             "f": common.rounded(cam.f, 4), "c": common.rounded(cam.c, 4)}
         )  # fmt: skip
         for person in entry["persons"]:
             ann_list.append(
-                {"id": len(ann_list) + 1, "image_id": image_id, "category_id": 1, "bbox": rounded(person["bbox"], 2),
-                 "keypoints_cam": rounded(person["keypoints_cam"], 3), "keypoints_img": rounded(person["keypoints_img"], 3)}
+                {"id": len(ann_list) + 1, "image_id": image_id, "category_id": 1, "bbox": common.rounded(person["bbox"], 2),
+                 "keypoints_cam": common.rounded(person["keypoints_cam"], 3), "keypoints_img": common.rounded(person["keypoints_img"], 3)}
             )  # fmt: skip
     categories = [{"id": 1, "name": "person"}]
-    write_json_atomic(
+    common.write_json_atomic(
         Path(out_dir) / "data" / "MuCo-3DHP.json",
         {"images": image_list, "annotations": ann_list, "categories": categories},
     )
@@ -165,7 +154,7 @@ class _MupotsTask:
     frames: int
     height: int
     people: tuple[int, int]
-    options: WriterOptions
+    options: common.WriterOptions
 
 
 def _mupots_size(sequence: int, height: int) -> tuple[int, int]:
@@ -175,7 +164,7 @@ def _mupots_size(sequence: int, height: int) -> tuple[int, int]:
 
 def _mupots_sequence(task: _MupotsTask) -> list[dict]:
     sampler = FrameSampler(
-        seed=derived_seed(task.seed, 88, task.sequence),
+        seed=common.derived_seed(task.seed, 88, task.sequence),
         bodies=task.options.bodies,
         backgrounds=task.options.backgrounds,
     )
@@ -199,7 +188,7 @@ def _mupots_sequence(task: _MupotsTask) -> list[dict]:
     )  # fmt: skip
     camera = first.camera
     lit = (
-        light_scene(camera, first.planes, first.boxes, first.lighting, STATIC_SCENE_SIDE)
+        light_scene(camera, first.planes, first.boxes, first.lighting, common.STATIC_SCENE_SIDE)
         if task.options.render
         else None
     )
@@ -215,13 +204,13 @@ def _mupots_sequence(task: _MupotsTask) -> list[dict]:
         occluded = ~in_image
         if task.options.render:
             path = task.out_dir / "data" / "MultiPersonTestSet" / name
-            result = render_and_write(frame, path, task.options.jpeg_quality, lit)
+            result = common.render_and_write(frame, path, task.options.jpeg_quality, lit)
             occluded = ~joint_visibility(img_pts, result.depth, result.instance, self_occlusion=True)
         persons = []
         for k in range(len(frame.people)):
             persons.append(
                 {"keypoints_cam": cam_pts[k], "keypoints_img": img_pts[k, :, :2],
-                 "bbox": joints_box(img_pts[k], camera.width, camera.height),
+                 "bbox": common.joints_box(img_pts[k], camera.width, camera.height),
                  "is_valid": int(in_image[k, 14] and in_image[k].sum() >= 10), "occluded": occluded[k],
                  "univ": universal_skeleton(cam_pts[k])}
             )  # fmt: skip
@@ -295,45 +284,51 @@ def generate_mupots(
         **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``backgrounds``, ``render``,
             ``jpeg_quality``, ``workers``, ``progress``).
     """
-    opts = WriterOptions.parse(options)
+    opts = common.WriterOptions.parse(options)
     if bad := [s for s in sequences if not 1 <= s <= 20]:
         raise ValueError(f"MuPoTS sequences are TS1..TS20, got {bad}")
     if frames < 1 or image_size < 64 or not 1 <= people[0] <= people[1]:
         raise ValueError("need frames >= 1, image_size >= 64 and 1 <= people[0] <= people[1]")
     out_dir = Path(out_dir)
     tasks = [_MupotsTask(out_dir, seed, s, frames, image_size, tuple(people), opts) for s in sequences]
-    results = run_tasks(_mupots_sequence, tasks, opts.workers, opts.progress, total=len(tasks) * frames, desc="MuPoTS")
+    results = common.run_tasks(
+        _mupots_sequence, tasks, opts.workers, opts.progress, total=len(tasks) * frames, desc="MuPoTS"
+    )
     images, annotations, detections = [], [], []
-    det_rng = sequence_rng(seed, 88, 999)
+    det_rng = common.sequence_rng(seed, 88, 999)
     for task, frames_of in zip(tasks, results):
         for entry in frames_of:
             cam = entry["camera"]
             image_id = len(images) + 1
             images.append(
                 {"id": image_id, "file_name": entry["file_name"], "width": cam.width, "height": cam.height,
-                 "intrinsic": rounded([cam.f[0], cam.f[1], cam.c[0], cam.c[1]], 4)}
+                 "intrinsic": common.rounded([cam.f[0], cam.f[1], cam.c[0], cam.c[1]], 4)}
             )  # fmt: skip
             for person in entry["persons"]:
                 annotations.append(
-                    {"id": len(annotations) + 1, "image_id": image_id, "category_id": 1, "bbox": rounded(person["bbox"], 2),
-                     "keypoints_cam": rounded(person["keypoints_cam"], 3),
-                     "keypoints_img": rounded(person["keypoints_img"], 3), "is_valid": person["is_valid"]}
+                    {"id": len(annotations) + 1, "image_id": image_id, "category_id": 1, "bbox": common.rounded(person["bbox"], 2),
+                     "keypoints_cam": common.rounded(person["keypoints_cam"], 3),
+                     "keypoints_img": common.rounded(person["keypoints_img"], 3), "is_valid": person["is_valid"]}
                 )  # fmt: skip
                 if bbox_root and person["is_valid"]:
-                    extended = detector_box(det_rng, person["bbox"], cam.width, cam.height, fallback=False)
+                    extended = common.detector_box(det_rng, person["bbox"], cam.width, cam.height, fallback=False)
                     if extended is not None:
                         root = person["keypoints_cam"][14] + det_rng.normal(0, [30.0, 30.0, 150.0])
                         detections.append(
-                            {"image_id": image_id, "bbox": rounded(extended, 4), "root_cam": rounded(root, 4)}
+                            {
+                                "image_id": image_id,
+                                "bbox": common.rounded(extended, 4),
+                                "root_cam": common.rounded(root, 4),
+                            }
                         )
         if mat_files and frames_of:
             _write_mat_files(out_dir / "data" / "MultiPersonTestSet" / f"TS{task.sequence}", frames_of)
-    write_json_atomic(
+    common.write_json_atomic(
         out_dir / "data" / "MuPoTS-3D.json",
         {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "person"}]},
     )
     if bbox_root:
-        write_json_atomic(out_dir / "bbox_root" / "bbox_mupots_output.json", detections)
+        common.write_json_atomic(out_dir / "bbox_root" / "bbox_mupots_output.json", detections)
     return out_dir
 
 

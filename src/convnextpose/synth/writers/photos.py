@@ -24,17 +24,7 @@ import numpy as np
 
 from ..frames import FrameSampler
 from ..render.frame import joint_visibility
-from .common import (
-    WriterOptions,
-    derived_seed,
-    detector_box,
-    joints_box,
-    render_and_write,
-    rounded,
-    run_tasks,
-    sequence_rng,
-    write_json_atomic,
-)
+from . import common
 
 COCO_KEYPOINTS = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
@@ -67,7 +57,7 @@ class _PhotoTask:
     size: tuple[int, int]
     people: tuple[int, int]
     file_names: tuple[str, ...]
-    options: WriterOptions
+    options: common.WriterOptions
 
 
 def _tasks(out_dir, seed, tag, fmt, size, people, file_names, options) -> list[_PhotoTask]:
@@ -79,10 +69,10 @@ def _tasks(out_dir, seed, tag, fmt, size, people, file_names, options) -> list[_
 
 
 def _photos(task: _PhotoTask) -> list[dict]:
-    rng = sequence_rng(task.seed, task.tag, task.group)
+    rng = common.sequence_rng(task.seed, task.tag, task.group)
     counts = rng.integers(task.people[0], task.people[1] + 1, len(task.file_names))
     sampler = FrameSampler(
-        seed=derived_seed(task.seed, task.tag, 10**6 + task.group),
+        seed=common.derived_seed(task.seed, task.tag, 10**6 + task.group),
         bodies=task.options.bodies,
         backgrounds=task.options.backgrounds,
     )
@@ -101,14 +91,14 @@ def _photo(task: _PhotoTask, sampler: FrameSampler, file_name: str, count: int) 
     in_image = (u >= 0) & (u < camera.width) & (v >= 0) & (v < camera.height) & (z > 0)
     visible, result = in_image, None
     if task.options.render:
-        result = render_and_write(frame, task.out_dir / file_name, task.options.jpeg_quality)
+        result = common.render_and_write(frame, task.out_dir / file_name, task.options.jpeg_quality)
         visible = joint_visibility(img_pts, result.depth, result.instance, self_occlusion=True)
     persons = []
     for k, person in enumerate(frame.people):
         box = result.mask_box(k) if result is not None else None
         area = int(result.masks[k].sum()) if result is not None else 0
         if box is None:
-            box = joints_box(img_pts[k], *task.size)
+            box = common.joints_box(img_pts[k], *task.size)
             area = area or int(box[2] * box[3])
         flags = np.where(in_image[k], np.where(visible[k], 2, 1), 0)
         keypoints = np.concatenate([np.where(in_image[k][:, None], img_pts[k, :, :2], 0.0), flags[:, None]], axis=1)
@@ -134,7 +124,7 @@ def _coco_json(entries: list[dict], first_id: int, keypoint_names: tuple[str, ..
             kp = person["keypoints"]
             annotations.append(
                 {"id": first_id * 10 + len(annotations) + 1, "image_id": image_id, "category_id": 1, "iscrowd": 0,
-                 "bbox": rounded(person["bbox"], 2), "area": float(person["area"]),
+                 "bbox": common.rounded(person["bbox"], 2), "area": float(person["area"]),
                  "keypoints": [float(x) if i % 3 != 2 else int(x) for i, x in enumerate(np.round(kp, 2).ravel())],
                  "num_keypoints": int((kp[:, 2] > 0).sum())}
             )  # fmt: skip
@@ -161,15 +151,17 @@ def generate_mpii(
         **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``backgrounds``, ``render``,
             ``jpeg_quality``, ``workers``, ``progress``).
     """
-    opts = WriterOptions.parse(options)
+    opts = common.WriterOptions.parse(options)
     size = _size(image_size)
     out_dir = Path(out_dir)
     names = [f"images/{i + 1:09d}.jpg" for i in range(images)]
     tasks = _tasks(out_dir, seed, 16, "mpii", size, people, names, opts)
-    entries = [e for r in run_tasks(_photos, tasks, opts.workers, opts.progress, total=images, desc="MPII") for e in r]
+    entries = [
+        e for r in common.run_tasks(_photos, tasks, opts.workers, opts.progress, total=images, desc="MPII") for e in r
+    ]
     skeleton = ((1, 2), (2, 3), (4, 5), (5, 6), (3, 7), (4, 7), (7, 8), (8, 9), (9, 10), (11, 12), (12, 13),
                 (13, 8), (14, 8), (14, 15), (15, 16))  # fmt: skip
-    write_json_atomic(out_dir / "annotations" / "train.json", _coco_json(entries, 1, MPII_KEYPOINTS, skeleton))
+    common.write_json_atomic(out_dir / "annotations" / "train.json", _coco_json(entries, 1, MPII_KEYPOINTS, skeleton))
     return out_dir
 
 
@@ -195,23 +187,23 @@ def generate_coco(
         **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``backgrounds``, ``render``,
             ``jpeg_quality``, ``workers``, ``progress``).
     """
-    opts = WriterOptions.parse(options)
+    opts = common.WriterOptions.parse(options)
     size = _size(image_size)
     out_dir = Path(out_dir)
     val_images = max(1, images // 2) if val_images is None else int(val_images)
     splits = {"train2017": (images, 1), "val2017": (val_images, 500001)}
-    det_rng = sequence_rng(seed, 17, 999)
+    det_rng = common.sequence_rng(seed, 17, 999)
     for split, (count, first_id) in splits.items():
         names = [f"images/{split}/{first_id + i:012d}.jpg" for i in range(count)]
         tag = 17 if split == "train2017" else 18
         tasks = _tasks(out_dir, seed, tag, "coco", size, people, names, opts)
         entries = [
             e
-            for r in run_tasks(_photos, tasks, opts.workers, opts.progress, total=count, desc=f"COCO {split}")
+            for r in common.run_tasks(_photos, tasks, opts.workers, opts.progress, total=count, desc=f"COCO {split}")
             for e in r
         ]
         data = _coco_json(entries, first_id, COCO_KEYPOINTS, COCO_SKELETON)
-        write_json_atomic(out_dir / "annotations" / f"person_keypoints_{split}.json", data)
+        common.write_json_atomic(out_dir / "annotations" / f"person_keypoints_{split}.json", data)
         if split == "val2017" and bbox_root:
             detections = []
             persons = [p for e in entries for p in e["persons"]]
@@ -219,7 +211,7 @@ def generate_coco(
                 if ann["num_keypoints"] == 0:
                     continue
                 detections.append(_simulated_root(det_rng, ann, person, size))
-            write_json_atomic(out_dir / "bbox_root" / "bbox_root_coco_output.json", detections)
+            common.write_json_atomic(out_dir / "bbox_root" / "bbox_root_coco_output.json", detections)
     return out_dir
 
 
@@ -231,10 +223,10 @@ def _simulated_root(rng: np.random.Generator, ann: dict, person: dict, size: tup
     depth = pelvis[2] * ASSUMED_FOCAL / camera.f[0] * rng.uniform(0.9, 1.1)
     cx, cy = size[0] / 2.0, size[1] / 2.0
     root = [(u - cx) / ASSUMED_FOCAL * depth, (v - cy) / ASSUMED_FOCAL * depth, depth]
-    extended = detector_box(rng, ann["bbox"], size[0], size[1])
+    extended = common.detector_box(rng, ann["bbox"], size[0], size[1])
     return {
         "image_id": ann["image_id"],
-        "root_cam": rounded(root, 4),
-        "bbox": rounded(extended, 4),
+        "root_cam": common.rounded(root, 4),
+        "bbox": common.rounded(extended, 4),
         "ann_id": ann["id"],
     }
