@@ -104,6 +104,10 @@ def test_capsule_collision_rejects_a_limb_through_the_body():
     ])  # fmt: skip
     posed = backend.pose(rest, crossed)
     assert has_self_intersection(backend.proxy_segments(posed), rest.radii).tolist() == [True, True, False]
+    # Every library pose itself passes (a rejected variation falls back to it).
+    for name in POSE_LIBRARY:
+        posed = backend.pose(rest, np.stack([pose_params(name)] * len(rest.shapes)))
+        assert not has_self_intersection(backend.proxy_segments(posed), rest.radii).any(), name
 
 
 def test_moving_person_is_smooth_within_limits_and_on_the_floor():

