@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from .limits import PARAM_INDEX, SIDES
 
@@ -25,9 +24,15 @@ def normalize(v: np.ndarray) -> np.ndarray:
 
 def axis_angle(axis: np.ndarray, degrees: np.ndarray) -> np.ndarray:
     """(..., 3, 3) rotations about unit (..., 3) axes by (...,) degrees."""
-    rotvec = normalize(np.asarray(axis, np.float64)) * np.deg2rad(np.asarray(degrees, np.float64))[..., None]
-    shape = rotvec.shape[:-1]
-    return Rotation.from_rotvec(rotvec.reshape(-1, 3)).as_matrix().reshape(shape + (3, 3))
+    k = normalize(np.asarray(axis, np.float64))
+    angle = np.deg2rad(np.asarray(degrees, np.float64))
+    k, angle = np.broadcast_arrays(k, angle[..., None])
+    angle = angle[..., 0]
+    # Rodrigues: I + sin(a) K + (1 - cos(a)) K^2, K the cross-product matrix of the axis.
+    cross = np.zeros(k.shape + (3,))
+    cross[..., 0, 1], cross[..., 0, 2], cross[..., 1, 2] = -k[..., 2], k[..., 1], -k[..., 0]
+    cross -= np.swapaxes(cross, -1, -2)
+    return np.eye(3) + np.sin(angle)[..., None, None] * cross + (1 - np.cos(angle))[..., None, None] * (cross @ cross)
 
 
 def _min_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -44,9 +49,8 @@ def _min_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _euler_spine(flex: np.ndarray, lat: np.ndarray, twist: np.ndarray) -> np.ndarray:
     """Rz(twist) Ry(lat) Rx(flex) in degrees: +X rotation bends forward, +Y bends left, +Z turns left."""
-    angles = np.stack([twist, lat, flex], axis=-1).astype(np.float64)
-    shape = angles.shape[:-1]
-    return Rotation.from_euler("ZYX", angles.reshape(-1, 3), degrees=True).as_matrix().reshape(shape + (3, 3))
+    x, y, z = np.eye(3)
+    return axis_angle(z, twist) @ axis_angle(y, lat) @ axis_angle(x, flex)
 
 
 def _mirror_axis(axis: np.ndarray, side: str) -> np.ndarray:
