@@ -47,6 +47,18 @@ def test_same_seed_same_bytes_for_any_number_of_workers(tmp_path):
     assert a == b and a != c
 
 
+def test_annotations_without_images_are_those_with_images(tmp_path):
+    # Without images, a subject's sequences are posed once for all cameras (joints only): the same joints and cameras.
+    opts = {**TINY_H36M, "subjects": (1,), "actions": (2, 3)}
+    with_images = generate_dataset("human36m", tmp_path / "a", seed=5, **opts)
+    without = generate_dataset("human36m", tmp_path / "b", seed=5, render=False, **opts)
+    for name in ("Human36M_subject1_joint_3d.json", "Human36M_subject1_camera.json"):
+        assert (with_images / "annotations" / name).read_bytes() == (without / "annotations" / name).read_bytes()
+    assert not (without / "images").exists()
+    data = json.loads((without / "annotations" / "Human36M_subject1_data.json").read_text())
+    assert len(data["images"]) == 2 * 2 * 2  # actions x cameras x frames
+
+
 def test_generator_rejects_unknown_formats_and_options(tmp_path):
     with pytest.raises(ValueError, match="unknown synthetic format"):
         generate_dataset("h37m", tmp_path)

@@ -254,8 +254,8 @@ class CapsuleBackend:
         ends, radii, centres, axes, semi = _primitives(skeleton, rotations, posed.shapes[k])
         rest_points = rest.points[k]
         pelvis = 0.5 * (skeleton[self.hips[0]] + skeleton[self.hips[1]])
-        pivots = np.stack([pelvis if pivot is None else skeleton[_INDEX[pivot]] for _, _, pivot, _ in SEGMENTS])
-        rest_pivots = np.stack([np.zeros(3) if p is None else rest_points[_INDEX[p]] for _, _, p, _ in SEGMENTS])
+        pivots = np.concatenate([skeleton, pelvis[None]])[_SEGMENT_PIVOTS]
+        rest_pivots = np.concatenate([rest_points, np.zeros((1, 3))])[_SEGMENT_PIVOTS]
 
         def mean(name: str, axis: int) -> float:
             return float(0.5 * (rest_points[_INDEX[f"{name}.L"], axis] + rest_points[_INDEX[f"{name}.R"], axis]))
@@ -267,9 +267,7 @@ class CapsuleBackend:
         }  # fmt: skip
         return CapsuleSurface(
             ends, radii, centres, axes, semi,
-            segment=np.array([_SEGMENT[c[0]] for c in _CAPSULES] + [_SEGMENT[e[0]] for e in _ELLIPSOIDS]),
-            part=np.array([c[4] for c in _CAPSULES] + [e[3] for e in _ELLIPSOIDS]),
-            coord=np.array([c[5] for c in _CAPSULES] + [(-1.0, -1.0)] * len(_ELLIPSOIDS)),
+            segment=_PRIMITIVE_SEGMENTS, part=_PRIMITIVE_PARTS, coord=_PRIMITIVE_COORDS,
             rotations=rotations, pivots=pivots, rest_pivots=rest_pivots, heights=heights, outfit=outfit,
             hull=_hull(ends, radii, centres, axes, semi), groups=self.groups,
         )  # fmt: skip
@@ -281,8 +279,13 @@ _ELLIPSOID_SEGMENTS = np.array([_SEGMENT[e[0]] for e in _ELLIPSOIDS])
 _ELLIPSOID_CENTRES = np.array([e[1] for e in _ELLIPSOIDS])
 _ELLIPSOID_SEMI = np.array([e[2] for e in _ELLIPSOIDS])
 _ELLIPSOID_GIRTH = np.array([[1.0, 1.0, 0.0] if e[3] == TORSO else [0.0, 0.0, 0.0] for e in _ELLIPSOIDS])
-# The point each ellipsoid's segment turns about (-1: the pelvis, the hips' midpoint).
-_ELLIPSOID_PIVOTS = np.array([-1 if SEGMENTS[i][2] is None else _INDEX[SEGMENTS[i][2]] for i in _ELLIPSOID_SEGMENTS])
+# The point each segment turns about (-1: the pelvis, the hips' midpoint), and each ellipsoid's.
+_SEGMENT_PIVOTS = np.array([-1 if pivot is None else _INDEX[pivot] for _, _, pivot, _ in SEGMENTS])
+_ELLIPSOID_PIVOTS = _SEGMENT_PIVOTS[_ELLIPSOID_SEGMENTS]
+# Each primitive's (capsules, then ellipsoids) segment, body part and limb coordinates at its ends.
+_PRIMITIVE_SEGMENTS = np.array([_SEGMENT[c[0]] for c in _CAPSULES] + [_SEGMENT[e[0]] for e in _ELLIPSOIDS])
+_PRIMITIVE_PARTS = np.array([c[4] for c in _CAPSULES] + [e[3] for e in _ELLIPSOIDS])
+_PRIMITIVE_COORDS = np.array([c[5] for c in _CAPSULES] + [(-1.0, -1.0)] * len(_ELLIPSOIDS))
 
 
 def _primitives(points: np.ndarray, rotations: np.ndarray, shape: np.ndarray):

@@ -48,19 +48,33 @@ def capsule_segments(points: Mapping[str, np.ndarray]) -> np.ndarray:
     """Capsule end points (..., C, 2, 3) in :data:`CAPSULES` order from named body points (..., 3) (see
     :data:`SEGMENT_POINTS`)."""
     p = points
+    ends = np.stack([p[name] for name in SEGMENT_POINTS], axis=-2)[..., _ENDS, :]
+    # The torso's halves run from between the pelvis and a hip to between the neck and a shoulder.
     pelvis = 0.5 * (p["hip.L"] + p["hip.R"])
     neck = 0.5 * (p["clavicle.L"] + p["clavicle.R"])
-    segs = {}
     for s in SIDES:
-        segs[f"torso.{s}"] = (pelvis + 0.45 * (p[f"hip.{s}"] - pelvis), neck + 0.35 * (p[f"shoulder.{s}"] - neck))
-        segs[f"upperarm.{s}"] = (p[f"shoulder.{s}"], p[f"elbow.{s}"])
-        segs[f"forearm.{s}"] = (p[f"elbow.{s}"], p[f"wrist.{s}"])
-        segs[f"hand.{s}"] = (p[f"wrist.{s}"], p[f"knuckles.{s}"])
-        segs[f"thigh.{s}"] = (p[f"hip.{s}"], p[f"knee.{s}"])
-        segs[f"shin.{s}"] = (p[f"knee.{s}"], p[f"ankle.{s}"])
-        segs[f"foot.{s}"] = (p[f"ankle.{s}"], p[f"toe.{s}"])
-    segs["head"] = (p["neck_top"], p["crown"])
-    return np.stack([np.stack(segs[c], axis=-2) for c in CAPSULES], axis=-3)
+        c = CAPSULES.index(f"torso.{s}")
+        ends[..., c, 0, :] = pelvis + 0.45 * (p[f"hip.{s}"] - pelvis)
+        ends[..., c, 1, :] = neck + 0.35 * (p[f"shoulder.{s}"] - neck)
+    return ends
+
+
+def _capsule_ends() -> np.ndarray:
+    """(C, 2) indices into :data:`SEGMENT_POINTS` of each capsule's ends (the torso's are computed, 0 here)."""
+    limbs = {"upperarm": ("shoulder", "elbow"), "forearm": ("elbow", "wrist"), "hand": ("wrist", "knuckles"),
+             "thigh": ("hip", "knee"), "shin": ("knee", "ankle"), "foot": ("ankle", "toe")}  # fmt: skip
+    index = {name: i for i, name in enumerate(SEGMENT_POINTS)}
+    ends = np.zeros((len(CAPSULES), 2), np.int64)
+    for c, name in enumerate(CAPSULES):
+        if name == "head":
+            ends[c] = index["neck_top"], index["crown"]
+        elif not name.startswith("torso"):
+            limb, side = name.split(".")
+            ends[c] = index[f"{limbs[limb][0]}.{side}"], index[f"{limbs[limb][1]}.{side}"]
+    return ends
+
+
+_ENDS = _capsule_ends()
 
 
 def segment_distance(p0, p1, q0, q1) -> np.ndarray:

@@ -19,20 +19,18 @@ from .limits import PARAM_INDEX, SIDES
 
 def normalize(v: np.ndarray) -> np.ndarray:
     """Unit vectors along the last axis (zero vectors stay near zero)."""
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+    return v / np.maximum(np.sqrt((v * v).sum(-1, keepdims=True)), 1e-9)
 
 
 def axis_angle(axis: np.ndarray, degrees: np.ndarray) -> np.ndarray:
     """(..., 3, 3) rotations about unit (..., 3) axes by (...,) degrees."""
     k = normalize(np.asarray(axis, np.float64))
-    angle = np.deg2rad(np.asarray(degrees, np.float64))
-    k, angle = np.broadcast_arrays(k, angle[..., None])
-    angle = angle[..., 0]
+    angle = np.deg2rad(np.asarray(degrees, np.float64))[..., None, None]
     # Rodrigues: I + sin(a) K + (1 - cos(a)) K^2, K the cross-product matrix of the axis.
-    cross = np.zeros(k.shape + (3,))
-    cross[..., 0, 1], cross[..., 0, 2], cross[..., 1, 2] = -k[..., 2], k[..., 1], -k[..., 0]
-    cross -= np.swapaxes(cross, -1, -2)
-    return np.eye(3) + np.sin(angle)[..., None, None] * cross + (1 - np.cos(angle))[..., None, None] * (cross @ cross)
+    x, y, z = k[..., 0], k[..., 1], k[..., 2]
+    zero = np.zeros_like(x)
+    cross = np.stack([zero, -z, y, z, zero, -x, -y, x, zero], axis=-1).reshape(k.shape + (3,))
+    return np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * (cross @ cross)
 
 
 def _min_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:

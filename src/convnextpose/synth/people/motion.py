@@ -61,6 +61,7 @@ def moving_person(
     variation: float = 0.5,
     rest=None,
     outfit: Outfit | None = None,
+    bodies: bool = True,
 ) -> list[Person]:
     """One person moving through library key poses: a :class:`Person` per time, at the origin, facing -Y.
 
@@ -69,7 +70,7 @@ def moving_person(
         names: key pose names; key_times: (K,) seconds (increasing); times: (T,) seconds of the frames.
         variation: scale of the random variations of the key poses.
         rest: the back-end's rest state of one body (a new random body by default); outfit: what it wears (random
-            by default).
+            by default); bodies: False makes people with joints only (for annotations without images).
     """
     if rest is None:
         rest = backend.rest(backend.sample_shapes(rng, 1))
@@ -97,6 +98,8 @@ def moving_person(
         )
         name = names[key_index[f]]
         people.append(
-            make_person(backend, posed, f, frame_rest, surface, skeleton, frame_tilts[f], name, params[f], outfit)
+            make_person(
+                backend, posed, f, frame_rest, surface, skeleton, frame_tilts[f], name, params[f], outfit, body=bodies
+            )
         )
     return people

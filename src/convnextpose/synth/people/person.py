@@ -26,7 +26,8 @@ class Person:
 
     Attributes:
         surface: what the renderer draws, in the world: a :class:`~convnextpose.synth.render.raster.MeshSurface`
-            (Anny) or a :class:`~convnextpose.synth.render.raycast.CapsuleSurface` (capsule bodies).
+            (Anny) or a :class:`~convnextpose.synth.render.raycast.CapsuleSurface` (capsule bodies); None for a
+            person made for annotations only (no images).
         joints: joint set name (``human36m``, ``muco``, ``mpii``, ``coco``; :mod:`convnextpose.joints` order) ->
             (J, 3) float32 world mm.
         capsules: soft-shadow casters in the world.
@@ -70,10 +71,11 @@ class Person:
         def move(p: np.ndarray) -> np.ndarray:
             return (p @ rot.T + shift).astype(np.float32)
 
+        ends = move(np.stack([c.ends for c in self.capsules])) if self.capsules else []
         return replace(
             self,
-            surface=self.surface.moved(rot, shift),
+            surface=self.surface.moved(rot, shift) if self.surface is not None else None,
             joints={k: move(v) for k, v in self.joints.items()},
-            capsules=[Capsule(move(c.ends), c.radius) for c in self.capsules],
+            capsules=[Capsule(e, c.radius) for e, c in zip(ends, self.capsules)],
             position=np.asarray(position[:2], np.float64),
         )

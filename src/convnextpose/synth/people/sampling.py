@@ -112,14 +112,18 @@ def dress(backend, rng: np.random.Generator, posed, k: int, rest, name: str, par
 
 def make_person(
     backend, posed, k: int, rest, surface: np.ndarray, skeleton: np.ndarray, tilt: float, name: str,
-    params: np.ndarray, outfit: Outfit, seat: bool = False,
+    params: np.ndarray, outfit: Outfit, seat: bool = False, body: bool = True,
 ) -> Person:  # fmt: skip
-    """Person ``k`` of a posed batch from its levelled, grounded surface and skeleton points (body frame)."""
-    segs = backend.segments(skeleton[None], surface[None])[0]
+    """Person ``k`` of a posed batch from its levelled, grounded surface and skeleton points (body frame); without
+    ``body`` only its joints (no surface to draw, no shadow casters: for annotations without images)."""
+    capsules = []
+    if body:
+        segs = backend.segments(skeleton[None], surface[None])[0]
+        capsules = [Capsule(segs[c].astype(np.float32), float(rest.radii[k, c])) for c in range(len(CAPSULES))]
     return Person(
-        surface=backend.surface(posed, k, rest, surface, skeleton, tilt, outfit),
+        surface=backend.surface(posed, k, rest, surface, skeleton, tilt, outfit) if body else None,
         joints=backend.joints(skeleton, surface),
-        capsules=[Capsule(segs[c].astype(np.float32), float(rest.radii[k, c])) for c in range(len(CAPSULES))],
+        capsules=capsules,
         shape=rest.shapes[k],
         outfit=outfit,
         pose_name=name,

@@ -170,44 +170,41 @@ def capsule_samples(camera: Camera, bodies: list[CapsuleSurface], depth: np.ndar
     boxes = [p[2] for p in primitives if p[2] is not None]
     if not boxes:
         return SurfaceSamples.empty()
-    # One set of rays, z-buffer and writer record for the region all primitives cover.
+    # One set of rays and z-buffer for the region all primitives cover; each pixel remembers its nearest primitive.
     rx0, ry0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
     rx1, ry1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
     rays = camera.rays((rx0, ry0, rx1, ry1))
     zbuf = depth.reshape(camera.height, camera.width)[ry0:ry1, rx0:rx1].copy()
-    writer = np.full(zbuf.shape, -1, np.int32)  # the last hit written at each pixel (the nearest, see below)
-    found = []  # per primitive hit: region pixel, depth, owner, primitive, camera point, camera normal, axial position
-    written = 0
-    for owner, index, box, where, shape, semi in primitives:
+    tbuf = np.empty(zbuf.shape)  # distance along the ray of the nearest hit
+    nearest = np.full(zbuf.shape, -1, np.int32)  # index into primitives of the nearest hit
+    for k, (_, _, box, where, shape, semi) in enumerate(primitives):
         if box is None:
             continue
-        x0, y0, x1, y1 = box[0] - rx0, box[1] - ry0, box[2] - rx0, box[3] - ry0
-        d = rays[y0:y1, x0:x1]
+        region = np.s_[box[1] - ry0 : box[3] - ry0, box[0] - rx0 : box[2] - rx0]
+        d = rays[region]
         t = capsule_hits(d, where[0], where[1], shape) if semi is None else ellipsoid_hits(d, where, shape, semi)
         z = t * d[..., 2]
-        rows, cols = np.nonzero(np.isfinite(z) & (z < zbuf[y0:y1, x0:x1]) & (z > NEAR_MM))
-        if not len(rows):
-            continue
-        # A hit is written only where it is nearer than what is there, so the last write is the nearest.
-        z = z[rows, cols]
-        zbuf[rows + y0, cols + x0] = z
-        writer[rows + y0, cols + x0] = written + np.arange(len(rows))
-        written += len(rows)
-        points = d[rows, cols] * t[rows, cols, None]
-        if semi is None:
-            normals, along = capsule_normals(points, where[0], where[1])
-        else:
-            normals, along = ellipsoid_normals(points, where, shape, semi), np.zeros(len(rows))
-        found.append(((rows + y0) * (rx1 - rx0) + cols + x0, z, owner, index, points, normals, along))
-    if not found:
+        zs = zbuf[region]
+        closer = np.isfinite(z) & (z < zs) & (z > NEAR_MM)
+        zs[closer] = z[closer]
+        tbuf[region][closer] = t[closer]
+        nearest[region][closer] = k
+    rows, cols = np.nonzero(nearest >= 0)
+    if not len(rows):
         return SurfaceSamples.empty()
-    pix, z, owner, prim, p_cam, n_cam, along = (
-        np.concatenate([np.broadcast_to(f[i], len(f[0])) if np.ndim(f[i]) == 0 else f[i] for f in found])
-        for i in range(7)
-    )
-    last = np.flatnonzero(writer.reshape(-1)[pix] == np.arange(len(pix)))
-    pix, z, owner, prim, p_cam, n_cam, along = (a[last] for a in (pix, z, owner, prim, p_cam, n_cam, along))
-    rows, cols = np.divmod(pix, rx1 - rx0)
+    which, z = nearest[rows, cols], zbuf[rows, cols]
+    p_cam = rays[rows, cols] * tbuf[rows, cols, None]
+    n_cam, along = np.empty_like(p_cam), np.zeros(len(rows))
+    order = np.argsort(which, kind="stable")
+    starts = np.flatnonzero(np.r_[True, which[order][1:] != which[order][:-1]])
+    for sel in np.split(order, starts[1:]):
+        _, _, _, where, shape, semi = primitives[which[sel[0]]]
+        if semi is None:
+            n_cam[sel], along[sel] = capsule_normals(p_cam[sel], where[0], where[1])
+        else:
+            n_cam[sel] = ellipsoid_normals(p_cam[sel], where, shape, semi)
+    owner = np.array([p[0] for p in primitives])[which]
+    prim = np.array([p[1] for p in primitives])[which]
     pix = (rows + ry0) * camera.width + cols + rx0
     points = (p_cam - camera.t) @ camera.R
     normals = n_cam @ camera.R

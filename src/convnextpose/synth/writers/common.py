@@ -115,8 +115,9 @@ def render_and_write(frame: Frame, path: Path, quality: int, scene: LitScene | N
 
 def write_json_atomic(path: Path, data: object) -> None:
     """Write JSON through a temporary file in the same folder and rename it into place."""
+    text = json.dumps(data, separators=(",", ":"))  # one string: the C encoder (json.dump streams in Python)
     with atomic_open(path) as handle:
-        json.dump(data, handle, separators=(",", ":"))
+        handle.write(text)
 
 
 def rounded(array: np.ndarray, decimals: int = 3) -> list:

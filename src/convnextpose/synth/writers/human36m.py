@@ -141,7 +141,7 @@ def _performance(task: Human36mTask, action: int, subaction: int) -> list[Person
     names = [n if n in _STANDING_POSES else _STANDING_POSES[int(rng.integers(len(_STANDING_POSES)))]
              for n in random_pose_names(rng, len(key_times))]  # fmt: skip
     people = moving_person(studio.sampler.backend, rng, names, np.array(key_times), times, 0.5, studio.rest,
-                           studio.outfit)  # fmt: skip
+                           studio.outfit, bodies=task.options.render)  # fmt: skip
     yaw = rng.uniform(-180, 180) + 35.0 * np.sin(2 * np.pi * rng.uniform(0.03, 0.1) * times + rng.uniform(0, 6.3))
     start, drift = rng.uniform(-400, 400, 2), 2 * np.pi * rng.uniform(0.02, 0.08) * times
     root = start + 150.0 * np.stack([np.sin(drift), np.cos(drift)], axis=1)
@@ -220,24 +220,52 @@ def _render_camera(task: Human36mTask) -> list[dict]:
     for action in task.actions:
         for subaction in task.subactions:
             camera, people, views = camera_views(task, action, subaction)
-            joints_world = np.stack([p.joints["human36m"][:17] for p in people]).astype(np.float64)
-            joints_cam = camera.to_cam(joints_world)
-            joints_img = cam2pixel(joints_cam, camera.f, camera.c)
-            for i, frame_idx in enumerate(task.frame_indices):
+            boxes = []
+            for frame_idx in task.frame_indices:
                 name = image_name(task.subject, action, subaction, task.cam, frame_idx)
-                box = None
-                if task.options.render:
-                    frame, lit = next(views)
-                    result = common.render_and_write(
-                        frame, task.out_dir / "images" / name, task.options.jpeg_quality, lit
-                    )
-                    box = result.mask_box(0)
-                if box is None:
-                    box = common.joints_box(joints_img[i], camera.width, camera.height)
-                entries.append(
-                    {"file_name": name, "action_idx": action, "subaction_idx": subaction, "cam_idx": task.cam,
-                     "frame_idx": frame_idx, "bbox": box, "joints_world": joints_world[i], "root_cam": joints_cam[i, 0]}
-                )  # fmt: skip
+                frame, lit = next(views)
+                result = common.render_and_write(frame, task.out_dir / "images" / name, task.options.jpeg_quality, lit)
+                boxes.append(result.mask_box(0))
+            entries += _camera_entries(task, camera, action, subaction, people, boxes)
+    return entries
+
+
+def _annotate_subject(tasks: tuple[Human36mTask, ...]) -> list[dict]:
+    """The entries of all cameras of one subject without images (each sequence's people are posed once)."""
+    first = tasks[0]
+    entries = []
+    for action in first.actions:
+        for subaction in first.subactions:
+            people = list(_recorded(replace(first, cam=0), action, subaction))
+            for task in tasks:
+                camera = subject_cameras(task.seed, task.subject, task.image_size, task.camera_presets, task.recording)
+                entries += _camera_entries(task, camera[task.cam - 1], action, subaction, people)
+    return entries
+
+
+def _camera_entries(
+    task: Human36mTask,
+    camera: Camera,
+    action: int,
+    subaction: int,
+    people: list[Person],
+    boxes: list[np.ndarray | None] | None = None,
+) -> list[dict]:
+    """One camera's records of a sequence's frames; a frame's box is its visible-mask box from ``boxes``, else the
+    box of its projected joints."""
+    joints_world = np.stack([p.joints["human36m"][:17] for p in people]).astype(np.float64)
+    joints_cam = camera.to_cam(joints_world)
+    joints_img = cam2pixel(joints_cam, camera.f, camera.c)
+    entries = []
+    for i, frame_idx in enumerate(task.frame_indices):
+        box = boxes[i] if boxes is not None else None
+        if box is None:
+            box = common.joints_box(joints_img[i], camera.width, camera.height)
+        entries.append(
+            {"subject": task.subject, "file_name": image_name(task.subject, action, subaction, task.cam, frame_idx),
+             "action_idx": action, "subaction_idx": subaction, "cam_idx": task.cam, "frame_idx": frame_idx,
+             "bbox": box, "joints_world": joints_world[i], "root_cam": joints_cam[i, 0]}
+        )  # fmt: skip
     return entries
 
 
@@ -302,12 +330,17 @@ def generate_human36m(
         for c in cameras
     ]  # fmt: skip
     total = len(tasks) * len(actions) * len(subactions) * frames
-    results = common.run_tasks(_render_camera, tasks, opts.workers, opts.progress, total=total, desc="Human3.6M")
+    if opts.render:  # one camera per worker task
+        results = common.run_tasks(_render_camera, tasks, opts.workers, opts.progress, total=total, desc="Human3.6M")
+    else:  # one subject per task: its people are posed once for all cameras
+        by_task = [tuple(t for t in tasks if t.subject == s) for s in dict.fromkeys(subjects)]
+        results = common.run_tasks(_annotate_subject, by_task, opts.workers, opts.progress, total, "Human3.6M")
     next_id = 1  # ids are global across subjects, as in the real annotations
     detections = []
     by_subject: dict[int, list[dict]] = {}
-    for task, entries in zip(tasks, results):
-        by_subject.setdefault(task.subject, []).extend(entries)
+    for entries in results:
+        for e in entries:
+            by_subject.setdefault(e["subject"], []).append(e)
     for subject, entries in by_subject.items():
         cams = subject_cameras(seed, subject, image_size, camera_presets, recording)
         rows = sorted(entries, key=lambda e: (e["action_idx"], e["subaction_idx"], e["cam_idx"], e["frame_idx"]))
