@@ -124,11 +124,13 @@ class Camera:
         """(h, w, 3) unit ray directions through the pixel centres of ``box`` = (x0, y0, x1, y1) (end exclusive;
         the whole image by default), camera frame."""
         x0, y0, x1, y1 = box if box is not None else (0, 0, self.width, self.height)
+        x = (np.arange(x0, x1) - self.c[0]) / self.f[0]
+        y = (np.arange(y0, y1) - self.c[1]) / self.f[1]
+        inv_norm = 1.0 / np.sqrt(x[None, :] ** 2 + (y[:, None] ** 2 + 1.0))  # of (x, y, 1), separable
         d = np.empty((y1 - y0, x1 - x0, 3))
-        d[..., 0] = ((np.arange(x0, x1) - self.c[0]) / self.f[0])[None, :]
-        d[..., 1] = ((np.arange(y0, y1) - self.c[1]) / self.f[1])[:, None]
-        d[..., 2] = 1.0
-        d /= np.sqrt((d * d).sum(-1, keepdims=True))
+        np.multiply(x[None, :], inv_norm, out=d[..., 0])
+        np.multiply(y[:, None], inv_norm, out=d[..., 1])
+        d[..., 2] = inv_norm
         return d
 
     def to_dict(self) -> dict:
