@@ -8,7 +8,7 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 EXTRAS ?= dev,onnx,app
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(EXTRAS)
 
-.PHONY: venv quickstart test test-all lint bench clean
+.PHONY: venv quickstart test test-all lint bench real-images clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,8 @@ venv: $(STAMP)
 quickstart: venv
 	$(VENV)/bin/convnextpose quickstart
 
+# The quick signal for development; tests marked slow (subprocess trainings, DDP, the runtime benchmark,
+# Anny bodies, the big variants) are skipped. test-all (and CI, .ci/run) runs every test.
 test: venv
 	$(PY) -m pytest -q
 
@@ -34,10 +36,15 @@ test-all: venv
 	$(PY) -m pytest -q --runslow
 
 lint: venv
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests tools benchmarks
 
 bench: venv
 	$(PY) -m benchmarks
+
+# Real photographs from Debian packages (wallpapers as backgrounds, OpenCV's people samples), with their
+# licences, into the git-ignored .cache/real_images (tools/fetch_real_images.py); for distillation data.
+real-images: venv
+	$(PY) tools/fetch_real_images.py --out .cache/real_images
 
 clean:
 	rm -rf $(VENV) output .pytest_cache

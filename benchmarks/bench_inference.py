@@ -82,7 +82,7 @@ def main(argv: list[str]) -> int:
     from convnextpose.models.checkpoint import PRETRAINED
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks inference")
-    parser.add_argument("--variants", nargs="+", default=["xs", "s", "m"])
+    parser.add_argument("--variants", nargs="+", default=["xs", "s", "m", "l"])
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--runtimes", nargs="+", default=list(RUNTIMES))
     parser.add_argument("--repeats", type=int, default=30)

@@ -30,8 +30,8 @@ STANDING = F.make_pose()
 
 @dataclass
 class FakePose:
-    joints_2d: np.ndarray
-    joints_3d_rel: np.ndarray
+    joints_img: np.ndarray
+    joints_rel: np.ndarray
     confidence: np.ndarray
     box: np.ndarray
     joint_names: tuple[str, ...] = H36M.names
@@ -64,8 +64,8 @@ class FakeEstimator:
             confidence = np.full(len(H36M), 0.9)
         if pose is None:
             return []
-        joints_2d = pose[:, :2] / 2000.0 * height + [width / 2, height / 2]
-        return [FakePose(joints_2d, pose.copy(), confidence, np.array([0, 0, width, height], float))]
+        joints_img = pose[:, :2] / 2000.0 * height + [width / 2, height / 2]
+        return [FakePose(joints_img, pose.copy(), confidence, np.array([0, 0, width, height], float))]
 
 
 def encode(colour: tuple[int, int, int] = (255, 0, 0), size: tuple[int, int] = (64, 48), ext: str = ".jpg") -> bytes:
@@ -165,9 +165,21 @@ def test_pose_of_an_image(client, fake):
     body = response.json()
     assert body["image_size"] == [64, 48] and len(body["people"]) == 1
     person = body["people"][0]
-    assert np.allclose(person["joints_3d"], np.round(ARMS_UP, 1), atol=0.06)
-    assert len(person["joints_2d"]) == 18 and person["box"] == [0, 0, 64, 48]
+    assert np.allclose(person["joints_rel"], np.round(ARMS_UP, 1), atol=0.06)
+    assert len(person["joints_img"]) == 18 and person["box"] == [0, 0, 64, 48]
     assert post_image(client, "/api/pose", encode(BLUE)).json()["people"] == []
+
+
+def test_estimator_outputs_with_the_old_names_are_read():
+    from convnextpose.app import read_pose
+
+    joints_cam = ARMS_UP + [100.0, 200.0, 4000.0]  # camera frame: the app makes it root-relative
+    old = {"joints_2d": ARMS_UP[:, :2], "joints_3d": joints_cam, "confidence": np.full(18, 0.5)}
+    view = read_pose(old, H36M)
+    np.testing.assert_allclose(view.joints_rel, joints_cam - joints_cam[H36M.root_index])
+    np.testing.assert_allclose(view.joints_img, ARMS_UP[:, :2])
+    with pytest.raises(ValueError, match=r"joints_img of shape \(3, 2\)"):
+        read_pose({"joints_img": np.zeros((3, 2)), "joints_rel": ARMS_UP}, H36M)
 
 
 def test_multipart_upload_and_name_does_not_matter(client):
@@ -176,7 +188,7 @@ def test_multipart_upload_and_name_does_not_matter(client):
     response = client.post("/api/pose", files={"image": ("photo.jpg", png, "image/jpeg")})
     assert response.status_code == 200 and len(response.json()["people"]) == 1
     response = client.post("/api/pose", files={"image": ("photo.png", b"just text", "image/png")})
-    assert response.status_code == 415 and "not an image" in response.json()["detail"]
+    assert response.status_code == 400 and "not an image" in response.json()["detail"]
     response = client.post("/api/pose", files={"picture": ("photo.png", png, "image/png")})
     assert response.status_code == 400 and "'image'" in response.json()["detail"]
 
@@ -194,8 +206,10 @@ def test_big_images_are_downscaled_and_joints_mapped_back(clock):
     [
         (b"", "image/jpeg", 400, "empty body"),
         (b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "image/gif", 415, None),
-        (b"hello, I am not an image", "image/jpeg", 415, "not an image"),
-        (b"\xff\xd8\xff\xe0" + b"\x00" * 100, "image/jpeg", 415, None),  # a JPEG header and nothing else
+        (b"hello, I am not an image", "image/jpeg", 400, "not an image"),
+        # The media type is right, the body is not a usable image: 400 saying so, not 415.
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 100, "image/jpeg", 400, "corrupt or truncated JPEG"),
+        (encode(RED, ext=".png")[:60], "image/png", 400, "corrupt or truncated PNG image: its header says 64x48"),
         (b"%PDF-1.4 ...", "application/pdf", 415, "Content-Type"),
         (b'{"image": "/etc/passwd"}', "application/json", 415, None),  # paths are never read
         (b"x" * 200_001, "image/jpeg", 413, "limit"),
@@ -326,7 +340,7 @@ def test_wrong_pose_gets_a_low_score_and_cues(client):
     assert body["comparison"]["cues"] == comparison.cues and body["comparison"]["cues"][0].startswith("Raise your")
     assert body["comparison"]["limb_errors"]["left upper arm"] == pytest.approx(170.0, abs=0.06)
     assert body["hold"]["state"] == "out" and body["person"] is True and body["dropped"] is False
-    assert len(body["pose"]["joints_2d"]) == 18 and body["image_size"] == [64, 48]
+    assert len(body["pose"]["joints_img"]) == 18 and body["image_size"] == [64, 48]
     assert len(body["comparison"]["live_pose"]) == 18
 
 
@@ -355,7 +369,7 @@ def test_nobody_in_the_frame(client, clock):
 def test_bad_frames(client, fake):
     sid = session_with_reference(client, RED)
     calls = fake.calls
-    assert post_image(client, f"/api/sessions/{sid}/frame", b"nope").status_code == 415
+    assert post_image(client, f"/api/sessions/{sid}/frame", b"nope").status_code == 400
     assert post_image(client, f"/api/sessions/{sid}/frame", b"").status_code == 400
     assert post_image(client, f"/api/sessions/{sid}/frame", b"\x00" * 300_000).status_code == 413
     assert fake.calls == calls
@@ -408,54 +422,137 @@ def test_bad_workouts(client, body, content_type, status, message):
     assert client.get(f"/api/sessions/{sid}").json()["steps"] == []
 
 
-# ------------------------------------------------------------------ a slow model drops frames
+# ------------------------------------------------------------------ under load: frames dropped, images queued
+
+
+class HeldEstimator(FakeEstimator):
+    """Holds every call until the test sets ``release``; ``entered`` is set when a call arrives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, image):
+        self.entered.set()
+        assert self.release.wait(10), "test did not release the estimator"
+        return super().__call__(image)
+
+
+async def until(condition) -> None:
+    """Wait (at most 5 s) on the event loop until ``condition()`` holds."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the gate never got there")
+
+
+def in_process_client(app):
+    import httpx
+
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1")
 
 
 def test_slow_model_drops_frames_instead_of_queueing():
-    import httpx
-
-    entered, release = threading.Event(), threading.Event()
-
-    class SlowEstimator(FakeEstimator):
-        def __call__(self, image):
-            entered.set()
-            assert release.wait(10), "test did not release the estimator"
-            return super().__call__(image)
-
-    slow = SlowEstimator()
-    app = create_app(slow, max_queued_frames=1, default_hold_s=0)
+    held = HeldEstimator()
+    app = create_app(held, max_queued_frames=1, default_hold_s=0)
     gate = app.state.gate
 
     async def scenario():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        async with in_process_client(app) as http:
             sid = (await http.post("/api/sessions")).json()["session_id"]
-            release.set()
+            held.release.set()
             ref = await http.post(
                 f"/api/sessions/{sid}/reference", content=encode(RED), headers={"Content-Type": "image/jpeg"}
             )
             assert ref.status_code == 200
-            release.clear()
+            held.release.clear()
             url, headers = f"/api/sessions/{sid}/frame", {"Content-Type": "image/jpeg"}
             running = asyncio.create_task(http.post(url, content=encode(RED), headers=headers))
-            for _ in range(500):  # bounded wait for the first frame to reach the model
-                if entered.is_set() and gate.in_flight == 1:
-                    break
-                await asyncio.sleep(0.01)
+            await until(lambda: held.entered.is_set() and gate.in_flight == 1)  # the first frame reached the model
             waiting = asyncio.create_task(http.post(url, content=encode(RED), headers=headers))
-            for _ in range(500):
-                if gate.in_flight == 2:
-                    break
-                await asyncio.sleep(0.01)
-            assert gate.in_flight == 2
+            await until(lambda: gate.in_flight == 2)
             dropped = [await http.post(url, content=encode(RED), headers=headers) for _ in range(3)]
-            release.set()
+            held.release.set()
             return await running, await waiting, dropped
 
     first, second, dropped = asyncio.run(scenario())
     assert first.status_code == 200 and second.status_code == 200
     assert [r.status_code for r in dropped] == [429] * 3 and all(r.json()["dropped"] for r in dropped)
-    assert gate.dropped == 3 and gate.in_flight == 0 and slow.calls == 3  # reference + two frames
+    assert gate.dropped == 3 and gate.in_flight == 0 and held.calls == 3  # reference + two frames
+
+
+def test_single_images_wait_their_turn_and_overload_is_503_with_retry_after():
+    held = HeldEstimator()
+    app = create_app(held, max_queued_images=2)
+    gate = app.state.gate
+
+    async def scenario():
+        async with in_process_client(app) as http:
+
+            def upload(width):  # the image width tells the calls apart
+                return http.post(
+                    "/api/pose", content=encode(RED, size=(width, 48)), headers={"Content-Type": "image/jpeg"}
+                )
+
+            running = asyncio.create_task(upload(61))
+            await until(lambda: held.entered.is_set() and gate.in_flight == 1)
+            waiting = [asyncio.create_task(upload(62))]
+            await until(lambda: gate.in_flight == 2)
+            waiting.append(asyncio.create_task(upload(63)))
+            await until(lambda: gate.in_flight == 3)
+            refused = await upload(64)  # a third waiting image is one too many
+            held.release.set()
+            return await running, [await w for w in waiting], refused
+
+    first, queued, refused = asyncio.run(scenario())
+    assert first.status_code == 200 and [r.status_code for r in queued] == [200, 200]
+    assert refused.status_code == 503 and "server busy" in refused.json()["detail"]
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert [size[1] for size in held.sizes] == [61, 62, 63]  # served in the order they came
+    assert gate.refused == 1 and gate.processed == 3 and gate.in_flight == 0 and gate.dropped == 0
+
+
+def test_concurrent_uploads_on_loopback_are_all_answered():
+    """The issue's measurement: 20 concurrent /api/pose uploads to a served app; all answered, none 503."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    import uvicorn
+
+    from convnextpose.app.server import SERVER_OPTIONS
+    from convnextpose.engine.dist import free_port
+
+    class SlowEstimator(FakeEstimator):
+        def __call__(self, image):
+            time.sleep(0.02)
+            return super().__call__(image)
+
+    app = create_app(SlowEstimator())
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **SERVER_OPTIONS))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(500):
+            if server.started:
+                break
+            time.sleep(0.02)
+        assert server.started, "uvicorn did not start"
+        url, image = f"http://127.0.0.1:{port}/api/pose", encode(RED)
+
+        def upload(_):
+            return httpx.post(url, content=image, headers={"Content-Type": "image/jpeg"}, timeout=60)
+
+        with ThreadPoolExecutor(20) as pool:
+            responses = list(pool.map(upload, range(20)))
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert [r.status_code for r in responses] == [200] * 20
+    assert all(len(r.json()["people"]) == 1 for r in responses)
+    assert app.state.gate.processed == 20 and app.state.gate.refused == 0
 
 
 # ------------------------------------------------------------------ a real estimator
@@ -479,7 +576,7 @@ def test_real_pose_estimator_plumbing(tiny_model):
     config = client.get("/api/config").json()
     assert config["joint_set"] == "human36m" and "PoseEstimator" in config["model"]
     body = post_image(client, "/api/pose", buf.tobytes(), "image/png").json()
-    assert len(body["people"]) == 1 and len(body["people"][0]["joints_3d"]) == 18
+    assert len(body["people"]) == 1 and len(body["people"][0]["joints_rel"]) == 18
     sid = new_session(client)
     response = post_image(client, f"/api/sessions/{sid}/reference", buf.tobytes(), "image/png")
     assert response.status_code == 200, response.text
@@ -498,7 +595,7 @@ def test_official_checkpoint_plumbing():
     client = TestClient(create_app(estimator_from_model(str(checkpoint), detector="frame"), min_confidence=0.0))
     sid = new_session(client)
     reference = post_image(client, f"/api/sessions/{sid}/reference", photo, "image/png").json()
-    assert len(reference["pose"]["joints_3d"]) == 18 and reference["image_size"] == [256, 256]
+    assert len(reference["pose"]["joints_rel"]) == 18 and reference["image_size"] == [256, 256]
     frame = post_image(client, f"/api/sessions/{sid}/frame", photo, "image/png").json()
     # The same photo as reference and frame: the same pose, whatever the weights.
     assert frame["comparison"]["score"] == pytest.approx(100.0, abs=0.1) and frame["comparison"]["cues"] == []

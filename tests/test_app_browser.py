@@ -222,7 +222,7 @@ def test_page_scores_a_fake_camera(server, open_browser, tmp_path):
     result = page["result"]
     assert page["score"].isdigit() and 0 <= int(page["score"]) <= 100
     assert int(page["score"]) == int(result["comparison"]["score"] + 0.5)  # Math.round
-    assert result["person"] is True and len(result["pose"]["joints_2d"]) == 18
+    assert result["person"] is True and len(result["pose"]["joints_img"]) == 18
     assert result["image_size"][0] <= 480  # frames are downscaled before sending
     if result["comparison"]["cues"]:
         assert page["cues"] == result["comparison"]["cues"]

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
+from conftest import run_cli  # noqa: E402
 from convnextpose.cli import build_parser, main  # noqa: E402
-from convnextpose.cli.serve import DEFAULT_WEIGHTS, resolve_checkpoint  # noqa: E402
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "convnextpose", *args], capture_output=True, text=True, timeout=120)
+from convnextpose.models.checkpoint import DEFAULT_PRETRAINED  # noqa: E402
 
 
 def test_help_lists_the_options():
@@ -29,27 +23,16 @@ def test_help_lists_the_options():
 def test_without_a_checkpoint_the_error_says_what_to_pass():
     from convnextpose.models.checkpoint import PRETRAINED
 
-    if DEFAULT_WEIGHTS in PRETRAINED:
+    if DEFAULT_PRETRAINED in PRETRAINED:
         pytest.skip("shipped weights are registered: serve has a default (it would start the server)")
-    result = run_cli("serve")
+    result = run_cli("serve", check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "--checkpoint" in result.stderr and DEFAULT_WEIGHTS in result.stderr
+    assert "--checkpoint" in result.stderr and DEFAULT_PRETRAINED in result.stderr
 
 
 def test_missing_checkpoint_file(tmp_path):
-    result = run_cli("serve", "--checkpoint", str(tmp_path / "nope.pth"))
+    result = run_cli("serve", "--checkpoint", str(tmp_path / "nope.pth"), check=False)
     assert result.returncode == 1 and "checkpoint not found" in result.stderr and "nope.pth" in result.stderr
-
-
-def test_default_weights_are_used_when_installed(tmp_path, monkeypatch):
-    from convnextpose.models import checkpoint as ckpt
-
-    monkeypatch.setitem(ckpt.PRETRAINED, DEFAULT_WEIGHTS, "xs_synthetic.pth")
-    with pytest.raises(ValueError, match="not installed"):
-        resolve_checkpoint(None, weights_dir=tmp_path)  # registered, but the file is not there
-    (tmp_path / "xs_synthetic.pth").write_bytes(b"")
-    assert resolve_checkpoint(None, weights_dir=tmp_path) == DEFAULT_WEIGHTS
-    assert resolve_checkpoint(DEFAULT_WEIGHTS) == DEFAULT_WEIGHTS
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +57,10 @@ def checkpoint(tmp_path, tiny_model):
 
 @pytest.mark.parametrize(
     ("extra", "host", "upload"),
-    [([], "127.0.0.1", 8 * 1024 * 1024), (["--lan", "--max-upload-mb", "2"], "0.0.0.0", 2 * 1024 * 1024)],
+    [
+        ([], "127.0.0.1", 8 * 1024 * 1024),
+        (["--lan", "--max-upload-mb", "2", "--max-queued-images", "5"], "0.0.0.0", 2 * 1024 * 1024),
+    ],
 )
 def test_serve_binds_loopback_unless_asked(checkpoint, monkeypatch, capsys, extra, host, upload):
     import uvicorn
@@ -85,6 +71,7 @@ def test_serve_binds_loopback_unless_asked(checkpoint, monkeypatch, capsys, extr
     assert seen["host"] == host and seen["port"] == 8123 and seen["limit_concurrency"] > 0
     settings = seen["app"].state.settings
     assert settings.max_upload_bytes == upload and "tiny.pth" in settings.model
+    assert settings.max_queued_images == (5 if extra else 32)
     out = capsys.readouterr().out
     assert "http://127.0.0.1:8123/" in out
     assert ("https pages" in out) == bool(extra)  # the phone-camera note comes with --lan
@@ -95,6 +82,7 @@ def test_serve_binds_loopback_unless_asked(checkpoint, monkeypatch, capsys, extr
     [
         (["--max-upload-mb", "0"], "--max-upload-mb"),
         (["--port", "70000"], "--port"),
+        (["--max-queued-images", "-1"], "--max-queued-images"),
         (["--ssl-certfile", "cert.pem"], "--ssl-keyfile"),
     ],
 )

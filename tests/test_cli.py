@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-import pytest
 import torch
 
-from conftest import shared_path
-
-
-def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "convnextpose", *args], capture_output=True, text=True, timeout=300)
-    if check and result.returncode != 0:
-        raise AssertionError(f"convnextpose {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
+from conftest import run_cli, shared_path
 
 
 def test_info_on_a_variant():
@@ -41,19 +30,3 @@ def test_bad_checkpoint_is_one_line_error(tmp_path):
 def test_unknown_variant_lists_choices():
     result = run_cli("info", "XXL", check=False)
     assert result.returncode == 1 and "xs" in result.stderr
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"), [("0", [0]), ("0-1", [0, 1]), ("0,2", [0, 2]), ("20-22,25", [20, 21, 22, 25])]
-)
-def test_release_style_ranges(text, expected):
-    from convnextpose.cli._args import parse_int_range
-
-    assert parse_int_range(text) == expected
-
-
-def test_bad_range():
-    from convnextpose.cli._args import parse_int_range
-
-    with pytest.raises(ValueError, match="N-M"):
-        parse_int_range("3-1")

@@ -11,6 +11,7 @@ from convnextpose.config import (
     all_keys,
     describe_keys,
     load_config,
+    parse_int_range,
     parse_override,
     save_config,
     shipped_configs,
@@ -19,7 +20,8 @@ from convnextpose.config import (
 
 def test_defaults_follow_the_release():
     cfg = Config()
-    assert cfg.model.input_size == (256, 256) and cfg.model.depth_dim == 32
+    assert cfg.model.input_size == (256, 256) and cfg.model.variant == "xs"
+    assert cfg.model.depth_dim is None and cfg.model.upsample_layers is None  # the variant's: 32 bins, 2 layers
     assert cfg.data.bbox_3d_size == 2000.0 and cfg.model.drop_path_rate == 0.1
     assert cfg.eval.flip_test and cfg.eval.use_gt_info
     assert cfg.train.batch_size == 32 and cfg.train.end_epoch == 25
@@ -120,8 +122,35 @@ def test_shipped_configs_load_and_are_named_by_the_rule():
     assert load_config("convnextpose_xs_1xb32-25e_muco-coco").data.test_set == "mupots"
 
 
+@pytest.mark.parametrize(("variant", "layers", "bins"), [("xs", 2, 32), ("s", 2, 32), ("m", 3, 64), ("l", 3, 64)])
+def test_a_paper_recipe_config_per_variant_builds_the_paper_network(variant, layers, bins):
+    from convnextpose.engine.trainer import network_kwargs
+    from convnextpose.joints import get_joint_set
+    from convnextpose.models.convnextpose import ModelSpec, variant_name
+
+    cfg = load_config(f"convnextpose_{variant}_1xb32-25e_h36m-p2-mpii")
+    spec = ModelSpec(**network_kwargs(cfg, get_joint_set("human36m")))
+    assert variant_name(spec) == variant
+    assert (spec.upsample_layers, spec.depth_dim, spec.output_size) == (layers, bins, (bins, bins))
+    # Without model.depth_dim / upsample_layers the variant's own values apply.
+    plain = load_config(None, [f"model.variant={variant}"])
+    assert ModelSpec(**network_kwargs(plain, get_joint_set("human36m"))) == spec
+
+
 def test_describe_lists_every_key():
     text = describe_keys()
     for key in all_keys():
         assert key in text
     assert "stochastic depth" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("0", [0]), ("0-1", [0, 1]), ("0,2", [0, 2]), ("20-22,25", [20, 21, 22, 25])]
+)
+def test_release_style_ranges(text, expected):
+    assert parse_int_range(text) == expected
+
+
+def test_bad_range():
+    with pytest.raises(ValueError, match="N-M"):
+        parse_int_range("3-1")

@@ -7,27 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from conftest import annotations_copy, release_box
 from convnextpose.data import DatasetError, TrainSamples, load_dataset
-from synth_fixtures import annotations_copy, generated
-
-
-@pytest.fixture(scope="module")
-def mpii_root(tmp_path_factory):
-    return generated("mpii", tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def coco_root(tmp_path_factory):
-    return generated("coco", tmp_path_factory)
-
-
-def release_box(box, width, height):
-    x, y, w, h = box
-    x1, y1 = max(0.0, x), max(0.0, y)
-    x2, y2 = min(width - 1.0, x1 + max(0.0, w - 1)), min(height - 1.0, y1 + max(0.0, h - 1))
-    w, h = x2 - x1, y2 - y1
-    side = max(w, h) * 1.25
-    return np.array([x1 + w / 2 - side / 2, y1 + h / 2 - side / 2, side, side])
 
 
 def _usable(raw):

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import json
-import re
 
 import cv2
 import numpy as np
 import pytest
 
-from conftest import shared_path
+from conftest import H36M_IMAGE_KEYS as IMAGE_KEYS
+from conftest import annotations_copy, assert_h36m_release_layout, shared_path
 from convnextpose.data import DatasetError, TestSamples, TrainSamples, load_dataset
 from convnextpose.data.human36m import _read_bbox_root
 from convnextpose.data.records import Problems
 from convnextpose.image import ImageError
-from synth_fixtures import annotations_copy, generated
 
 SUBJECTS = (1, 5, 6, 7, 8, 9, 11)
-IMAGE_KEYS = {"id", "file_name", "width", "height", "subject", "action_idx", "subaction_idx", "cam_idx", "frame_idx"}
-
-
-@pytest.fixture(scope="module")
-def h36m_root(tmp_path_factory):
-    return generated("human36m", tmp_path_factory)
 
 
 def _read(root, subject, kind):
@@ -69,38 +62,19 @@ def expected_joints(root, subject):
 
 
 def test_generated_folder_has_the_release_layout(h36m_root):
+    assert_h36m_release_layout(h36m_root)
     for s in SUBJECTS:
         data, cams, joints = (_read(h36m_root, s, k) for k in ("data", "camera", "joint_3d"))
-        assert set(data) == {"images", "annotations"}
         assert len(data["images"]) == len(data["annotations"]) == 1 * 2 * 2  # actions x cameras x frames
-        for im in data["images"]:
-            assert set(im) == IMAGE_KEYS and im["subject"] == s
-            m = re.fullmatch(r"(s_(\d\d)_act_(\d\d)_subact_(\d\d)_ca_(\d\d))/\1_(\d{6})\.jpg", im["file_name"])
-            assert m, im["file_name"]
-            assert [int(g) for g in m.groups()[1:]] == [
-                s,
-                im["action_idx"],
-                im["subaction_idx"],
-                im["cam_idx"],
-                im["frame_idx"] + 1,
-            ]
-            assert (h36m_root / "images" / im["file_name"]).is_file()
-            assert cv2.imread(str(h36m_root / "images" / im["file_name"])).shape == (im["height"], im["width"], 3)
-        for ann in data["annotations"]:
-            assert set(ann) == {"id", "image_id", "bbox"} and len(ann["bbox"]) == 4
+        assert all(set(im) == IMAGE_KEYS for im in data["images"])
+        assert all(set(ann) == {"id", "image_id", "bbox"} for ann in data["annotations"])
         assert set(cams) == {"1", "2"}
         for cam in cams.values():
-            assert set(cam) == {"R", "t", "f", "c"}
             rot = np.array(cam["R"])
-            assert rot.shape == (3, 3) and np.allclose(rot @ rot.T, np.eye(3), atol=1e-6)
-            assert np.array(cam["t"]).shape == (3,) and len(cam["f"]) == 2 and len(cam["c"]) == 2
             # Cameras like Human3.6M's: 4.5-6.5 m from the capture area's centre, focal ~1145 px at 1000 px.
             assert 4000 < np.linalg.norm(rot.T @ np.array(cam["t"])) < 7000
             assert cam["f"][0] == pytest.approx(1145 * 160 / 1000, rel=0.03)
         assert set(joints) == {"2"} and set(joints["2"]) == {"1"} and set(joints["2"]["1"]) == {"0", "5"}
-        assert np.array(joints["2"]["1"]["5"]).shape == (17, 3)
-    ids = [im["id"] for s in SUBJECTS for im in _read(h36m_root, s, "data")["images"]]
-    assert len(set(ids)) == len(ids)  # image ids are global across subjects
 
 
 def test_loader_matches_an_independent_projection(h36m_root):

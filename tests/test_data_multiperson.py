@@ -8,28 +8,10 @@ import numpy as np
 import pytest
 from scipy.io import loadmat
 
+from conftest import annotations_copy, release_box
 from convnextpose.data import DatasetError, TrainSamples, load_dataset
+from convnextpose.data.check import check_dataset
 from convnextpose.data.muco import select_people
-from synth_fixtures import annotations_copy, generated
-
-
-@pytest.fixture(scope="module")
-def muco_root(tmp_path_factory):
-    return generated("muco", tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def mupots_root(tmp_path_factory):
-    return generated("mupots", tmp_path_factory)
-
-
-def release_box(box, width, height):
-    x, y, w, h = box
-    x1, y1 = max(0.0, x), max(0.0, y)
-    x2, y2 = min(width - 1.0, x1 + max(0.0, w - 1)), min(height - 1.0, y1 + max(0.0, h - 1))
-    w, h = x2 - x1, y2 - y1
-    side = max(w, h) * 1.25
-    return np.array([x1 + w / 2 - side / 2, y1 + h / 2 - side / 2, side, side])
 
 
 def release_selection(anns):
@@ -135,13 +117,40 @@ def test_mupots_loader_matches_the_raw_annotations_and_mat_files(mupots_root):
 
 
 def test_mupots_with_detected_boxes_and_roots(mupots_root):
-    entries = json.loads((mupots_root / "bbox_root" / "bbox_mupots_output.json").read_text())
+    # The generator writes the release code's name only.
+    assert not (mupots_root / "bbox_root" / "bbox_mupots_output.json").exists()
+    entries = json.loads((mupots_root / "bbox_root" / "bbox_root_mupots_output.json").read_text())
     dataset = load_dataset("mupots", mupots_root, "test", use_gt_info=False)
     assert len(dataset) == len(entries) > 0
     for record, entry in zip(dataset, entries):
         assert record.image_id == entry["image_id"] and record.ann_id == -1
         assert np.allclose(record.bbox, entry["bbox"]) and np.allclose(record.root_cam, entry["root_cam"])
         assert record.meta["detection"] and not record.joints_vis.any()
+
+
+def test_mupots_detections_under_either_name(mupots_root, tmp_path):
+    root = annotations_copy(mupots_root, tmp_path / "mupots")
+    release, readme = (
+        root / "bbox_root" / "bbox_root_mupots_output.json",
+        root / "bbox_root" / "bbox_mupots_output.json",
+    )
+    expected = len(load_dataset("mupots", root, "test", use_gt_info=False))
+    release.rename(readme)  # the dataset README's name only
+    assert len(load_dataset("mupots", root, "test", use_gt_info=False)) == expected
+    assert "test, detections" in [s.name for s in check_dataset(root, "mupots", image_sample=0).splits]
+    entries = json.loads(readme.read_text())
+    release.write_text(json.dumps(entries, indent=2))  # both, same detections written differently
+    assert len(load_dataset("mupots", root, "test", use_gt_info=False)) == expected
+    release.write_text(json.dumps(entries[1:]))  # both, different
+    with pytest.raises(DatasetError, match="bbox_root_mupots_output.json and .*bbox_mupots_output.json both exist"):
+        load_dataset("mupots", root, "test", use_gt_info=False)
+    report = check_dataset(root, "mupots", image_sample=0)
+    assert not report.ok and any("different detections" in p for p in report.problems)
+    assert len(load_dataset("mupots", root, "test", use_gt_info=False, bbox_root_file=release)) == expected - 1
+    release.unlink()
+    readme.unlink()
+    with pytest.raises(FileNotFoundError, match="bbox_root_mupots_output.json"):
+        load_dataset("mupots", root, "test", use_gt_info=False)
 
 
 def test_mixing_muco_onto_human36m_joints(muco_root):

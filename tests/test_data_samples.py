@@ -13,12 +13,6 @@ from convnextpose.data import PoseDataset, TrainSamples, load_dataset
 from convnextpose.data.augment import Augmentation, augment_crop, augment_joints, sample_augmentation
 from convnextpose.image import read_image
 from convnextpose.joints import get_joint_set, map_joints
-from synth_fixtures import generated
-
-
-@pytest.fixture(scope="module")
-def h36m_root(tmp_path_factory):
-    return generated("human36m", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
-from conftest import shared_path
+from conftest import run_cli, shared_path
 from convnextpose import PoseEstimator
-from convnextpose.inference.demo import BoxesFile, resolve_weights, run_demo
+from convnextpose.inference.demo import BoxesFile, run_demo
 
 SKIERS = [
     ([139.41, 102.25, 222.39, 241.57], 11250.57),
@@ -24,27 +22,20 @@ SKIERS = [
 SINGLES = ["single_person_1.png", "single_person_2.png", "single_person_3.png", "single_person_4.png"]
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "convnextpose", *args], capture_output=True, text=True, timeout=300)
-
-
 @pytest.fixture(scope="module")
-def checkpoint():
-    return shared_path("fixtures", "official_checkpoint", "snapshot_24.pth.tar")
+def estimator(official_checkpoint):
+    return PoseEstimator(official_checkpoint)
 
 
-@pytest.fixture(scope="module")
-def estimator(checkpoint):
-    return PoseEstimator(checkpoint)
-
-
-def test_cli_demo_on_the_skiers_with_the_release_boxes(checkpoint, tmp_path):
+def test_cli_demo_on_the_skiers_with_the_release_boxes(official_checkpoint, tmp_path):
     image = shared_path("images", "multi_person_skiers.jpg")
     boxes = tmp_path / "boxes.json"
     detections = [{"file_name": image.name, "bbox": b, "score": 0.99, "root_depth": d} for b, d in SKIERS]
     boxes.write_text(json.dumps(detections))
     out = tmp_path / "out"
-    result = run_cli("demo", str(image), "--checkpoint", str(checkpoint), "--boxes", str(boxes), "--out", str(out))
+    result = run_cli(
+        "demo", str(image), "--checkpoint", str(official_checkpoint), "--boxes", str(boxes), "--out", str(out)
+    )
     assert result.returncode == 0, result.stderr
     assert "5 people" in result.stdout
     for name in ("_2d.jpg", "_3d.png", "_3d.html", ".json"):
@@ -57,12 +48,13 @@ def test_cli_demo_on_the_skiers_with_the_release_boxes(checkpoint, tmp_path):
     assert len(people) == 5 and payload["image_size"] == [392, 640]
     assert [p["root_depth"] for p in people] == pytest.approx([d for _, d in SKIERS], abs=1e-3)
     assert all(p["root_depth_source"] == "given" and p["score"] == 0.99 for p in people)
-    assert np.array(people[3]["joints_3d"]).shape == (18, 3)
+    assert np.array(people[3]["joints_cam"]).shape == (18, 3)
     summary = json.loads((out / "demo_summary.json").read_text())
     assert summary["results"][0]["people"] == 5 and summary["settings"]["boxes_file"] == str(boxes)
 
 
-def test_cli_demo_on_a_folder_of_single_person_photos(checkpoint, tmp_path):
+@pytest.mark.slow  # the skiers test runs the command line quickly; this one adds a folder and flip test
+def test_cli_demo_on_a_folder_of_single_person_photos(official_checkpoint, tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()
     for name in SINGLES:
@@ -70,7 +62,15 @@ def test_cli_demo_on_a_folder_of_single_person_photos(checkpoint, tmp_path):
     (folder / "broken.png").write_bytes(b"not a png")
     out = tmp_path / "out"
     result = run_cli(
-        "demo", str(folder), "--checkpoint", str(checkpoint), "--out", str(out), "--detector", "frame", "--flip-test"
+        "demo",
+        str(folder),
+        "--checkpoint",
+        str(official_checkpoint),
+        "--out",
+        str(out),
+        "--detector",
+        "frame",
+        "--flip-test",
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads((out / "demo_summary.json").read_text())
@@ -110,11 +110,11 @@ def make_video(path, frames=6, size=(160, 120)):
 
 
 @pytest.fixture(scope="module")
-def video_runs(checkpoint, tmp_path_factory):
+def video_runs(official_checkpoint, tmp_path_factory):
     """The video demo on a generated 6-frame clip, with and without smoothing."""
     folder = tmp_path_factory.mktemp("video")
     video = make_video(folder / "clip.mp4")
-    estimator = PoseEstimator(checkpoint, detector="frame")
+    estimator = PoseEstimator(official_checkpoint, detector="frame")
     runs = {}
     for smooth in (True, False):
         out = folder / f"out_{smooth}"
@@ -134,16 +134,16 @@ def test_video_demo_writes_an_annotated_video_and_every_frame(video_runs, smooth
     assert [f["frame"] for f in payload["frames"]] == list(range(6)) and payload["smoothing"] is smooth
     assert all(len(f["people"]) == 1 and f["people"][0]["track_id"] == 0 for f in payload["frames"])
     assert (out / "clip_3d.html").is_file() and (out / "clip_3d.png").is_file() is smooth
-    # Smoothed or not, joints_2d is the projection of joints_3d (focal 1500, centre (80, 60)).
+    # Smoothed or not, joints_img is the projection of joints_cam (focal 1500, centre (80, 60)).
     person = payload["frames"][-1]["people"][0]
-    joints_3d = np.array(person["joints_3d"])
-    uv = joints_3d[:, :2] / joints_3d[:, 2:] * 1500 + [80, 60]
-    np.testing.assert_allclose(uv, person["joints_2d"], atol=2e-3)
+    joints_cam = np.array(person["joints_cam"])
+    uv = joints_cam[:, :2] / joints_cam[:, 2:] * 1500 + [80, 60]
+    np.testing.assert_allclose(uv, person["joints_img"], atol=2e-3)
 
 
 def test_smoothing_changes_later_frames_only(video_runs):
     smoothed, raw = (
-        np.array([f["people"][0]["joints_3d"] for f in video_runs[flag][2]["frames"]]) for flag in (True, False)
+        np.array([f["people"][0]["joints_cam"] for f in video_runs[flag][2]["frames"]]) for flag in (True, False)
     )
     np.testing.assert_allclose(smoothed[0], raw[0], atol=1e-3)
     assert np.abs(smoothed[1:] - raw[1:]).max() > 1.0
@@ -202,26 +202,17 @@ def test_bad_demo_inputs(estimator, tmp_path):
         run_demo(tmp_path / "bad.mp4", estimator, tmp_path / "o")
 
 
-def test_weights_are_required_until_shipped(monkeypatch):
-    from convnextpose.models import checkpoint
-
-    monkeypatch.setattr(checkpoint, "PRETRAINED", {})
-    with pytest.raises(ValueError, match="no weights given: pass --checkpoint PATH"):
-        resolve_weights(None)
-    assert resolve_weights("my.pth") == "my.pth"
-    monkeypatch.setattr(checkpoint, "PRETRAINED", {"xs-synthetic": "xs.pth"})
-    assert resolve_weights(None) == "xs-synthetic"
-
-
 def test_cli_demo_without_checkpoint_uses_shipped_weights_or_explains(tmp_path):
     from convnextpose.models.checkpoint import PRETRAINED
 
     image = shared_path("images", "single_person_1.png")
-    result = run_cli("demo", str(image), "--out", str(tmp_path), "--detector", "frame", "--no-plot", "--no-html")
+    result = run_cli(
+        "demo", str(image), "--out", str(tmp_path), "--detector", "frame", "--no-plot", "--no-html", check=False
+    )
     if "xs-synthetic" in PRETRAINED:
         assert result.returncode == 0, result.stderr
         payload = json.loads((tmp_path / "single_person_1.json").read_text())
-        assert len(payload["people"]) == 1 and np.isfinite(np.array(payload["people"][0]["joints_3d"])).all()
+        assert len(payload["people"]) == 1 and np.isfinite(np.array(payload["people"][0]["joints_cam"])).all()
     else:
         assert result.returncode == 1
         assert "no weights given: pass --checkpoint PATH" in result.stderr and "Traceback" not in result.stderr

@@ -13,19 +13,12 @@ from scipy.io import loadmat
 from convnextpose import build_model
 from convnextpose.codec import encode
 from convnextpose.config import load_config
+from convnextpose.data.mupots import mat_key, read_prediction_mat, sequence_and_frame, write_prediction_mat
 from convnextpose.engine import Evaluator
-from convnextpose.engine.evaluator import mupots_frame_key, mupots_mat_key
 from convnextpose.geometry import cam2pixel, crop_transforms
 from convnextpose.joints import HUMAN36M, MUCO, MUPOTS, map_joints
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks gain nothing from threads, and on a busy machine oversubscribed threads crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def person_record(rng, joint_set, image_path, image_id, meta, focal=(1100.0, 1100.0), princpt=(500.0, 500.0), x_mm=0.0):
@@ -60,13 +53,19 @@ def cfg_for(tmp_path, test_set, **extra):
     return load_config(None, overrides)
 
 
-def test_human36m_scoring_and_release_json(tmp_path, rng):
+def human36m_test_set(rng, n=6):
+    """``n`` people of subject 9 in three actions, as a loaded test set."""
     records = []
-    for i in range(6):
+    for i in range(n):
         action = 2 + i % 3
         path = f"images/s_09_act_{action:02d}_subact_01_ca_01/s_09_act_{action:02d}_subact_01_ca_01_{i:06d}.jpg"
         records.append(person_record(rng, HUMAN36M, path, 100 + i, {"action_idx": action, "subject": 9}))
-    dataset = SimpleNamespace(name="human36m", joint_set=HUMAN36M, records=records, has_depth=True)
+    return SimpleNamespace(name="human36m", joint_set=HUMAN36M, records=records, has_depth=True)
+
+
+def test_human36m_scoring_and_release_json(tmp_path, rng):
+    dataset = human36m_test_set(rng)
+    records = dataset.records
     model = build_model("test")
     perfect = encode_records(records, HUMAN36M, HUMAN36M)
     evaluator = Evaluator(cfg_for(tmp_path, "human36m"), dataset=dataset)
@@ -90,6 +89,38 @@ def test_human36m_scoring_and_release_json(tmp_path, rng):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["summary"]["mpjpe"] == pytest.approx(result["summary"]["mpjpe"])
     assert "PA-MPJPE rigid" in (out / "table.txt").read_text()
+
+
+def test_evaluate_checkpoints_scores_each_snapshot_into_its_folder(tmp_path, rng):
+    from convnextpose.engine.snapshots import snapshot_path
+    from convnextpose.models import save_checkpoint
+
+    dataset = human36m_test_set(rng)
+    perfect = encode_records(dataset.records, HUMAN36M, HUMAN36M)
+    cfg = cfg_for(tmp_path, "human36m")
+    saved = {}
+    for epoch in (1, 2, 3):
+        torch.manual_seed(epoch)
+        model = build_model("test")
+        saved[epoch] = model.head.final_layer.weight.detach().clone()
+        save_checkpoint(snapshot_path(cfg.run_dir / "model_dump", epoch), model, epoch=epoch)
+    evaluator = Evaluator(cfg, dataset=dataset)
+    scored = []
+    evaluator.predict = lambda model, dataset=None, progress=None: scored.append(model) or perfect
+
+    results = evaluator.evaluate_checkpoints("1-2")  # what --test-epoch 1-2 says
+    assert [r["epoch"] for r in results] == [1, 2] and len(scored) == 2
+    for epoch, model in zip((1, 2), scored):
+        assert torch.equal(model.head.final_layer.weight, saved[epoch])  # each snapshot's own network
+        metrics = json.loads((cfg.run_dir / "result" / f"snapshot_{epoch}" / "metrics.json").read_text())
+        assert metrics["checkpoint"].endswith(f"snapshot_{epoch}.pth.tar") and metrics["epoch"] == epoch
+    assert [r["epoch"] for r in evaluator.evaluate_checkpoints()] == [3]  # the newest by default
+    elsewhere = tmp_path / "best.pth.tar"
+    elsewhere.write_bytes(snapshot_path(cfg.run_dir / "model_dump", 1).read_bytes())
+    (result,) = evaluator.evaluate_checkpoints([(None, elsewhere)])
+    assert result["epoch"] is None and (cfg.run_dir / "result" / "best" / "metrics.json").is_file()
+    with pytest.raises(FileNotFoundError, match=r"no snapshot for epoch 7: .*available: \[1, 2, 3\]"):
+        evaluator.evaluate_checkpoints("7")
 
 
 def test_mupots_scoring_and_mat_files(tmp_path, rng):
@@ -118,11 +149,29 @@ def test_mupots_scoring_and_mat_files(tmp_path, rng):
 
 
 def test_mupots_keys():
-    assert mupots_frame_key("data/MultiPersonTestSet/TS12/img_000231.jpg") == (12, 231)
-    assert mupots_frame_key("anything.jpg", {"sequence": "TS3", "frame": 7}) == (3, 7)
-    assert mupots_mat_key(3, 7) == "TS3_img_000007"
+    assert sequence_and_frame("data/MultiPersonTestSet/TS12/img_000231.jpg") == (12, 231)
+    assert sequence_and_frame("anything.jpg", {"sequence": "TS3", "frame": 7}) == (3, 7)
+    assert mat_key(3, 7) == "TS3_img_000007"
     with pytest.raises(ValueError, match="TS<k>"):
-        mupots_frame_key("frame.jpg")
+        sequence_and_frame("frame.jpg")
+
+
+def test_mupots_prediction_mat_round_trip(tmp_path):
+    preds = {
+        mat_key(1, 0): np.random.default_rng(0).normal(size=(2, 17, 3)),
+        mat_key(20, 123): np.zeros((0, 17, 3)),
+        "TS3_img_000007": np.ones((17, 2)),
+    }
+    path = write_prediction_mat(tmp_path / "preds_3d_kpt_mupots.mat", preds)
+    back = read_prediction_mat(path)
+    assert set(back) == set(preds) and list(tmp_path.iterdir()) == [path]
+    np.testing.assert_allclose(back["TS1_img_000000"], preds["TS1_img_000000"])
+    assert back["TS3_img_000007"].shape == (1, 17, 2)
+    assert back["TS20_img_000123"].size == 0
+    with pytest.raises(ValueError, match="MATLAB variable name"):
+        write_prediction_mat(tmp_path / "x.mat", {"1bad": np.zeros((1, 17, 3))})
+    with pytest.raises(ValueError, match="people, J"):
+        write_prediction_mat(tmp_path / "x.mat", {"ok": np.zeros((1, 17, 4))})
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +188,6 @@ def mupots_root(tmp_path_factory):
 @pytest.mark.parametrize("use_gt_info", [True, False])
 def test_mupots_on_generated_data(tmp_path, mupots_root, use_gt_info):
     """Real loader, annot.mat (universal joints) and occlusion.mat, predictions of a small random network."""
-    import torch
 
     cfg = cfg_for(tmp_path, "mupots", **{"data.root": str(mupots_root), "eval.use_gt_info": use_gt_info,
                                          "data.workers": 0})  # fmt: skip
@@ -163,7 +211,6 @@ def test_mupots_on_generated_data(tmp_path, mupots_root, use_gt_info):
 
 def test_coco_on_generated_data(tmp_path_factory, tmp_path):
     """MS COCO test split: RootNet-style boxes and roots in, the release-style JSON out."""
-    import torch
 
     from convnextpose.synth import generate_dataset
 
@@ -187,7 +234,7 @@ def test_coco_on_generated_data(tmp_path_factory, tmp_path):
 def test_official_release_snapshot_is_tested(tmp_path_factory, tmp_path):
     """The release's checkpoint layout (``module.`` keys, no stored spec) loads for `convnextpose test`."""
     from conftest import shared_path
-    from convnextpose.cli.test import load_for_test
+    from convnextpose.engine.evaluator import load_test_network
     from convnextpose.synth import generate_dataset
 
     snapshot = shared_path("fixtures", "official_checkpoint", "snapshot_24.pth.tar")
@@ -197,7 +244,7 @@ def test_official_release_snapshot_is_tested(tmp_path_factory, tmp_path):
     cfg = cfg_for(
         tmp_path, "human36m", **{"data.root": str(root), "data.workers": 0, "data.test_options": {"subjects": (9,)}}
     )
-    model = load_for_test(snapshot, cfg)
+    model = load_test_network(snapshot, cfg)
     assert model.spec.depths == (1, 1, 2, 1) and model.spec.input_size == (256, 256)
     result = Evaluator(cfg).evaluate(model, tag="official", checkpoint=str(snapshot))
     assert result["num_samples"] == 2 and np.isfinite(result["summary"]["mpjpe"])

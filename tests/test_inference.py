@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from conftest import shared_path
-from convnextpose import PersonPose, PoseEstimator
+from convnextpose import PersonPose, PoseEstimator, build_model
 from convnextpose.codec import decode_with_boxes, flip_back
 from convnextpose.geometry import cam2pixel, process_boxes
 from convnextpose.image import normalize_crops, read_image
@@ -31,13 +31,8 @@ SKIER_DEPTHS = np.array([11250.57, 15522.87, 11831.38, 8852.56, 12572.60])
 
 
 @pytest.fixture(scope="module")
-def checkpoint():
-    return shared_path("fixtures", "official_checkpoint", "snapshot_24.pth.tar")
-
-
-@pytest.fixture(scope="module")
-def network(checkpoint):
-    return load_model(checkpoint)
+def network(official_checkpoint):
+    return load_model(official_checkpoint)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +70,7 @@ def test_skiers_match_the_release_pipeline_written_out(network, skiers, flip):
     poses = estimator.predict(skiers, SKIER_BOXES, SKIER_DEPTHS)
     expected_img, expected_hm = reference_pipeline(network, skiers, SKIER_BOXES, SKIER_DEPTHS, flip)
     assert len(poses) == 5 and [p.index for p in poses] == [0, 1, 2, 3, 4]
-    got_img = np.stack([np.c_[p.joints_2d, p.joints_3d[:, 2]] for p in poses])
+    got_img = np.stack([np.c_[p.joints_img, p.joints_cam[:, 2]] for p in poses])
     np.testing.assert_allclose(np.stack([p.joints_hm for p in poses]), expected_hm, atol=1e-4)
     np.testing.assert_allclose(got_img[..., :2], expected_img[..., :2], atol=1e-3)
     np.testing.assert_allclose(got_img[..., 2], expected_img[..., 2], atol=1e-2)
@@ -86,31 +81,31 @@ def test_skiers_results_are_complete_and_consistent(estimator, skiers):
     assert isinstance(poses, Poses) and poses.image_size == (392, 640) and poses.error is None
     for person, box, depth in zip(poses, SKIER_BOXES, SKIER_DEPTHS):
         assert isinstance(person, PersonPose)
-        assert person.joints_2d.shape == (18, 2) and person.joints_3d.shape == (18, 3)
+        assert person.joints_img.shape == (18, 2) and person.joints_cam.shape == (18, 3)
         assert person.confidence.shape == (18,) and ((person.confidence >= 0) & (person.confidence <= 1)).all()
         assert person.root_depth == pytest.approx(depth) and person.root_depth_source == "given"
         np.testing.assert_allclose(person.box, box)
         np.testing.assert_allclose(person.focal, [1500, 1500])
         np.testing.assert_allclose(person.princpt, [320, 196])
-        np.testing.assert_allclose(person.joints_3d_rel[person.root_index], 0.0, atol=1e-9)
-        np.testing.assert_allclose(person.joints_3d_rel, person.joints_3d - person.joints_3d[0])
+        np.testing.assert_allclose(person.joints_rel[person.root_index], 0.0, atol=1e-9)
+        np.testing.assert_allclose(person.joints_rel, person.joints_cam - person.joints_cam[0])
         # Joints decode inside the crop box, and depths within the 2 m cube around the root.
         x, y, w, h = person.crop_box
-        assert (person.joints_2d[:, 0] >= x - 1).all() and (person.joints_2d[:, 0] <= x + w).all()
-        assert (person.joints_2d[:, 1] >= y - 1).all() and (person.joints_2d[:, 1] <= y + h).all()
-        assert (np.abs(person.joints_3d[:, 2] - depth) <= 1000).all()
+        assert (person.joints_img[:, 0] >= x - 1).all() and (person.joints_img[:, 0] <= x + w).all()
+        assert (person.joints_img[:, 1] >= y - 1).all() and (person.joints_img[:, 1] <= y + h).all()
+        assert (np.abs(person.joints_cam[:, 2] - depth) <= 1000).all()
         assert person.joint_names == get_joint_set("human36m").names and len(person.skeleton) == 16
 
 
 def test_pixel_camera_pixel_round_trip_is_exact(estimator, skiers):
     poses = estimator.predict(skiers, SKIER_BOXES, SKIER_DEPTHS, focal=(1400.0, 1600.0), princpt=(300.0, 210.0))
     for person in poses:
-        back = cam2pixel(person.joints_3d, person.focal, person.princpt)
-        np.testing.assert_allclose(back[:, :2], person.joints_2d, rtol=0, atol=1e-9)
+        back = cam2pixel(person.joints_cam, person.focal, person.princpt)
+        np.testing.assert_allclose(back[:, :2], person.joints_img, rtol=0, atol=1e-9)
         # The camera coordinates really used the given intrinsics.
         np.testing.assert_allclose(person.focal, [1400, 1600])
-        expected_x = (person.joints_2d[:, 0] - 300.0) / 1400.0 * person.joints_3d[:, 2]
-        np.testing.assert_allclose(person.joints_3d[:, 0], expected_x, atol=1e-9)
+        expected_x = (person.joints_img[:, 0] - 300.0) / 1400.0 * person.joints_cam[:, 2]
+        np.testing.assert_allclose(person.joints_cam[:, 0], expected_x, atol=1e-9)
 
 
 def test_one_forward_pass_for_all_people_and_batches_agree(network, skiers):
@@ -128,7 +123,7 @@ def test_one_forward_pass_for_all_people_and_batches_agree(network, skiers):
     assert calls == [6]
     alone = estimator.predict(skiers, SKIER_BOXES, SKIER_DEPTHS)
     for a, b in zip(batch[0], alone):
-        np.testing.assert_allclose(a.joints_3d, b.joints_3d, atol=1e-3)
+        np.testing.assert_allclose(a.joints_cam, b.joints_cam, atol=1e-3)
     assert batch[1][0].root_depth_source == "prior"
     estimator.batch_size = 4
     calls.clear()
@@ -147,7 +142,7 @@ def test_image_inputs_path_bytes_rgb_and_bgr_agree(estimator):
         estimator.predict(np.ascontiguousarray(rgb[:, :, ::-1]), box, color_order="bgr"),
     ]
     for other in results[1:]:
-        np.testing.assert_allclose(other[0].joints_3d, results[0][0].joints_3d, atol=1e-6)
+        np.testing.assert_allclose(other[0].joints_cam, results[0][0].joints_cam, atol=1e-6)
     # Reading a BGR array as RGB gives another answer: the colour order is not ignored.
     wrong = estimator.predict(np.ascontiguousarray(rgb[:, :, ::-1]), box, color_order="rgb")
     assert np.abs(wrong[0].joints_hm - results[0][0].joints_hm).max() > 1e-4
@@ -198,9 +193,27 @@ def test_to_dict_is_json_and_round_trips(estimator, skiers):
     payload = json.loads(json.dumps(poses.to_dict()))
     assert payload["image_size"] == [392, 640] and len(payload["people"]) == 5
     back = PersonPose.from_dict(payload["people"][1])
-    np.testing.assert_allclose(back.joints_3d, poses[1].joints_3d, atol=1e-3)
-    np.testing.assert_allclose(back.joints_2d, poses[1].joints_2d, atol=1e-3)
+    np.testing.assert_allclose(back.joints_cam, poses[1].joints_cam, atol=1e-3)
+    np.testing.assert_allclose(back.joints_img, poses[1].joints_img, atol=1e-3)
     assert back.joint_set.name == "human36m" and back.root_depth_source == "given"
+
+
+def test_old_joint_names_warn_and_old_json_reads(estimator, skiers):
+    person = estimator.predict(skiers, SKIER_BOXES, SKIER_DEPTHS)[1]
+    entry = person.to_dict()
+    assert {"joints_img", "joints_cam", "joints_rel"} <= set(entry) and "joints_3d" not in entry
+    for old, new in (("joints_2d", "joints_img"), ("joints_3d", "joints_cam"), ("joints_3d_rel", "joints_rel")):
+        with pytest.warns(DeprecationWarning, match=f"PersonPose.{old} is deprecated: use PersonPose.{new}"):
+            assert getattr(person, old) is getattr(person, new)
+    moved = person.joints_cam + 1.0
+    with pytest.warns(DeprecationWarning):
+        person.joints_3d = moved
+    assert person.joints_cam is moved
+    # JSON written by 0.1 (the demo's NAME.json) still reads back.
+    old_names = {"joints_img": "joints_2d", "joints_cam": "joints_3d", "joints_rel": "joints_3d_rel"}
+    back = PersonPose.from_dict({old_names.get(k, k): v for k, v in entry.items()})
+    for new in old_names:
+        np.testing.assert_array_equal(getattr(back, new), np.array(entry[new], dtype=float))
 
 
 def test_plot_draws_on_a_copy(estimator, skiers):
@@ -234,3 +247,34 @@ def test_optimised_pytorch_path_equals_the_plain_network(network, skiers):
     convs = sum(isinstance(m, torch.nn.Conv2d) for m in network.modules())
     assert count_onednn_convs(fast.backend.model) == (convs if onednn_available() else 0)
     assert count_onednn_convs(plain.backend.model) == 0
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_three_upsampling_heatmaps_decode_at_stride_four(skiers, flip):
+    """An M/L-style head (heatmaps at input/4, 64 bins): cells are 4 crop px, flip mirrors the 64-wide grid."""
+    torch.manual_seed(0)
+    model = build_model("test", depth_dim=64, upsample_layers=3).eval()
+    estimator = PoseEstimator(model, flip_test=flip, optimize=False)
+    box, depth = [[100.0, 60.0, 120.0, 200.0]], [9000.0]
+    person = estimator.predict(skiers, box, depth)[0]
+    crop_box = person.crop_box
+    hm = person.joints_hm
+    assert model.output_size == (16, 16) and (hm[:, :2] <= 15).all() and (hm[:, 2] <= 63).all()
+    expected_xy = crop_box[:2] + hm[:, :2] * 4 * crop_box[2:] / 64  # 4 crop px per cell, 64 px crop
+    np.testing.assert_allclose(person.joints_img, expected_xy, atol=1e-6)
+    np.testing.assert_allclose(person.joints_cam[:, 2], depth[0] + (hm[:, 2] / 64 * 2 - 1) * 1000, atol=1e-6)
+    if flip:
+        crops = np.stack([cv2.warpAffine(skiers, estimator_transform(estimator, skiers, box), (64, 64))])
+        images = torch.from_numpy(normalize_crops(crops))
+        with torch.no_grad():
+            plain, mirrored = model(images).numpy(), model(torch.flip(images, dims=[3])).numpy()
+        expected = (plain + flip_back(mirrored, get_joint_set("human36m").flip_permutation, 16)) / 2
+        np.testing.assert_allclose(hm, expected[0], atol=1e-4)
+
+
+def estimator_transform(estimator, image, boxes):
+    """The image -> crop affine the estimator uses for the first box."""
+    from convnextpose.geometry import crop_transforms
+
+    crop_boxes, _ = process_boxes(np.asarray(boxes), image.shape[1], image.shape[0])
+    return crop_transforms(crop_boxes[:, :2] + crop_boxes[:, 2:] / 2, crop_boxes[:, 2:], estimator.input_size)[0]

@@ -66,7 +66,7 @@ def test_invalid_boxes_are_skipped_with_a_warning_naming_them(estimator, image, 
         assert f"box {index}" in warning and "skipped" in warning
     assert "box 2" in caplog.text
     # The kept partial box was clipped to the image before cropping.
-    assert poses[1].crop_box[2] > 0 and np.isfinite(poses[1].joints_3d).all()
+    assert poses[1].crop_box[2] > 0 and np.isfinite(poses[1].joints_cam).all()
 
 
 def test_strict_mode_raises_on_the_first_invalid_box(tiny_model, image):

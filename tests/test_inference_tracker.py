@@ -56,7 +56,7 @@ def test_detector_runs_once_then_people_are_recropped(tiny_model, frames):
     # From frame 1 on, each crop comes from the previous frame's joints, size change bounded by 1.25x.
     for previous, current in zip(results, results[1:]):
         for a, b in zip(previous, current):
-            expected = box_from_joints(a.joints_2d)
+            expected = box_from_joints(a.joints_img)
             centre = expected[:2] + expected[2:] / 2
             np.testing.assert_allclose(b.box[:2] + b.box[2:] / 2, centre, atol=1e-6)
             ratio = b.box[2:] / a.box[2:]
@@ -92,8 +92,8 @@ def test_smoothing_keeps_projection_consistent_and_max_people(tiny_model, frames
         people = tracker.update(frame)
     assert len(people) == 2 and {p.track_id for p in people} == {0, 1}  # the two largest boxes
     for person in people:
-        np.testing.assert_allclose(cam2pixel(person.joints_3d, person.focal, person.princpt)[:, :2], person.joints_2d)
-        np.testing.assert_allclose(person.joints_3d_rel[person.root_index], 0.0, atol=1e-9)
+        np.testing.assert_allclose(cam2pixel(person.joints_cam, person.focal, person.princpt)[:, :2], person.joints_img)
+        np.testing.assert_allclose(person.joints_rel[person.root_index], 0.0, atol=1e-9)
 
 
 def test_estimator_track_generator_and_reset(tiny_model, frames):

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from conftest import randomize_batchnorms
 from convnextpose.export import onednn
 from convnextpose.export.onednn import (
     OneDNNBlock,
@@ -19,7 +20,6 @@ from convnextpose.export.onednn import (
     onednn_model,
 )
 from convnextpose.models.backbone import Block
-from test_export import randomize_batchnorms
 
 needs_onednn = pytest.mark.skipif(not onednn_available(), reason="this PyTorch build has no oneDNN fused convolutions")
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from conftest import annotations_copy, run_cli
 from convnextpose.cli import main as cli_main
 from convnextpose.data.check import check_dataset, detect_format
 from convnextpose.joints import get_joint_set
@@ -25,7 +24,6 @@ from convnextpose.synth.people.sampling import sample_people
 from convnextpose.synth.render import render_frame
 from convnextpose.synth.render.frame import joint_visibility
 from convnextpose.synth.render.raycast import capsule_hits, capsule_normals, ellipsoid_hits
-from synth_fixtures import annotations_copy, generated
 
 TINY_H36M = {"subjects": (1, 9), "actions": (2,), "cameras": (1, 2), "frames": 2, "image_size": 96, "progress": False}
 H36M = get_joint_set("human36m")
@@ -178,8 +176,8 @@ def test_rendered_capsule_person_matches_its_joints_and_occlusion_is_detected():
     assert result.joints_vis["human36m"][0].all() and not own[0, [H36M.index("L_Wrist"), H36M.index("R_Wrist")]].any()
 
 
-def test_data_check_and_cli(tmp_path, tmp_path_factory, capsys):
-    root = generated("human36m", tmp_path_factory)
+def test_data_check_and_cli(tmp_path, h36m_root, capsys):
+    root = h36m_root
     assert detect_format(root) == "human36m"
     report = check_dataset(root, image_sample=3)
     assert report.ok and [s.name for s in report.splits] == ["all subjects", "test, detections"]
@@ -203,9 +201,5 @@ def test_data_check_and_cli(tmp_path, tmp_path_factory, capsys):
     assert cli_main(argv + ["--workers", "1"]) == 0
     assert "wrote a synthetic mpii dataset" in capsys.readouterr().out
     assert check_dataset(out, image_sample=2).ok
-    result = subprocess.run(
-        [sys.executable, "-m", "convnextpose", "data", "check", str(tmp_path / "nowhere")],
-        capture_output=True,
-        text=True,
-    )
+    result = run_cli("data", "check", str(tmp_path / "nowhere"), check=False)
     assert result.returncode == 1 and "nowhere" in result.stderr and "Traceback" not in result.stderr

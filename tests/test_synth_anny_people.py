@@ -23,6 +23,7 @@ from convnextpose.synth.people.landmarks import joint_definition_table
 from convnextpose.synth.render.frame import render_frame
 
 pytest.importorskip("anny")
+pytestmark = pytest.mark.slow  # Anny's model cache takes minutes to build on a new machine
 
 H36M = get_joint_set("human36m")
 MUCO = get_joint_set("muco")

@@ -6,73 +6,14 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import RandomSamples, tiny_cfg
 from convnextpose.config import ConfigError, load_config
 from convnextpose.engine import Trainer, mirror_tolerant_l1_loss, pose_l1_loss, warmup_cosine_lr
 from convnextpose.engine.dist import capture_rng_state, restore_rng_state
 from convnextpose.engine.snapshots import find_latest_snapshot, list_snapshots, read_snapshot
 from convnextpose.models.checkpoint import read_checkpoint
 
-
-class RandomSamples(torch.utils.data.Dataset):
-    """Fixed random crops and targets, plus noise from the global NumPy RNG (so its state matters)."""
-
-    def __init__(self, n=8, joints=18, size=64, seed=0, interrupt_at=None):
-        rng = np.random.default_rng(seed)
-        self.images = rng.normal(size=(n, 3, size, size)).astype(np.float32)
-        self.targets = rng.uniform(1, 7, size=(n, joints, 3)).astype(np.float32)
-        self.targets[..., 2] *= 4
-        self.vis = (rng.uniform(size=(n, joints)) > 0.1).astype(np.float32)
-        self.epoch = 0
-        self.interrupt_at = interrupt_at  # (epoch, item count): raise KeyboardInterrupt there
-        self.calls = 0
-
-    def set_epoch(self, epoch):
-        self.epoch = epoch
-        self.calls = 0
-
-    def __len__(self):
-        return len(self.images)
-
-    def __getitem__(self, i):
-        self.calls += 1
-        if self.interrupt_at is not None and (self.epoch, self.calls) == self.interrupt_at:
-            raise KeyboardInterrupt
-        noise = np.random.normal(scale=0.1, size=self.images[i].shape).astype(np.float32)
-        return {
-            "image": torch.from_numpy(self.images[i] + noise),
-            "target": torch.from_numpy(self.targets[i]),
-            "target_vis": torch.from_numpy(self.vis[i]),
-            "has_depth": torch.tensor(float(i % 3 != 0)),
-        }
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks gain nothing from threads, and on a busy machine oversubscribed threads crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def tiny_cfg(tmp_path, name="run", **extra):
-    overrides = {
-        "model.variant": "test",
-        "model.input_size": (64, 64),
-        "model.drop_path_rate": 0.2,
-        "train.batch_size": 4,
-        "train.end_epoch": 3,
-        "train.lr": 2e-3,
-        "train.warmup_epochs": 0.5,
-        "data.workers": 0,
-        "run.output_dir": str(tmp_path),
-        "run.name": name,
-        "run.device": "cpu",
-        "run.progress": False,
-        "run.deterministic": True,
-    }
-    overrides.update(extra)
-    return load_config(None, overrides)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_pose_l1_loss_masks():
@@ -285,3 +226,27 @@ def test_test_epoch_specs(tmp_path):
         resolve_test_checkpoints(dump, "22-23")
     with pytest.raises(FileNotFoundError, match="neither a checkpoint file nor an epoch"):
         resolve_test_checkpoints(dump, "latest.pth")
+    assert resolve_test_checkpoints(dump) == [(22, dump / "snapshot_22.pth.tar")]  # no spec: the newest
+    with pytest.raises(FileNotFoundError, match="no snapshots in .*; pass --test-epoch"):
+        resolve_test_checkpoints(tmp_path / "empty")
+
+
+def _answer(cfg, value):
+    return cfg.run.name, value
+
+
+def test_launch_runs_here_for_one_device_and_checks_the_gpus_it_is_given(tmp_path, monkeypatch):
+    from convnextpose.engine import dist
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    cfg = tiny_cfg(tmp_path, "here", **{"run.gpus": [0, 1]})  # run.device=cpu: one process, this one
+    assert dist.local_processes(cfg) == 0
+    assert dist.launch(_answer, cfg, 7) == ("here", 7)
+    gpu_cfg = tiny_cfg(tmp_path, **{"run.gpus": [0, 1], "run.device": "cuda"})
+    assert dist.local_processes(gpu_cfg) == 2
+    monkeypatch.setenv("WORLD_SIZE", "2")  # torchrun started this process: it runs its own share
+    assert dist.local_processes(gpu_cfg) == 0
+    monkeypatch.delenv("WORLD_SIZE")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(RuntimeError, match=r"run.gpus=\[0, 1\]: this machine has 1 CUDA device"):
+        dist.launch(_answer, gpu_cfg, 7)

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 
 import pytest
 
+from conftest import run_cli
 from convnextpose.engine.snapshots import list_snapshots
+
+pytestmark = pytest.mark.slow  # trainings in subprocesses
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    result = subprocess.run(
-        [sys.executable, "-m", "convnextpose", *args], capture_output=True, text=True, timeout=600, env=env
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"convnextpose {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
+    """The command line with one OpenMP thread per process (tiny networks; a shared machine)."""
+    return run_cli(*args, check=check, timeout=600, env={"OMP_NUM_THREADS": "1"})
 
 
 @pytest.fixture(scope="module")

@@ -1,33 +1,34 @@
-"""Two-process DistributedDataParallel training on CPU (gloo), started the way `--gpu 0-1` starts it."""
+"""Two-process DistributedDataParallel training on CPU (gloo), started by the launch `--gpu 0-1` uses."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import pytest
 import torch
 
-from convnextpose.engine.dist import launch_local
+from conftest import RandomSamples, tiny_cfg
+from convnextpose.engine.dist import launch
 
 
-def _ddp_worker(out_dir: str) -> None:
+def _ddp_worker(cfg) -> None:
     from convnextpose.engine import Trainer
-    from convnextpose.engine.dist import cleanup_distributed, get_rank, get_world_size
-    from test_train import RandomSamples, tiny_cfg
+    from convnextpose.engine.dist import get_rank, get_world_size
 
-    cfg = tiny_cfg(Path(out_dir), "ddp", **{"train.batch_size": 2, "train.end_epoch": 2})
     trainer = Trainer(cfg, train_samples=RandomSamples(), joint_set="human36m")
     assert get_world_size() == 2
     trainer.fit()
     seen = sorted(trainer.sampler)  # this rank's share of the last epoch
     torch.save({"state": trainer.model.state_dict(), "indices": seen, "steps": trainer.steps_per_epoch},
-               Path(out_dir) / f"rank{get_rank()}.pt")  # fmt: skip
-    cleanup_distributed()
+               cfg.run_dir.parent / f"rank{get_rank()}.pt")  # fmt: skip
 
 
+@pytest.mark.slow
 def test_two_process_ddp_trains_and_writes_one_set_of_snapshots(tmp_path):
     os.environ.pop("WORLD_SIZE", None)
-    launch_local(_ddp_worker, 2, (str(tmp_path),))
+    cfg = tiny_cfg(Path(tmp_path), "ddp", **{"train.batch_size": 2, "train.end_epoch": 2})
+    assert launch(_ddp_worker, cfg, processes=2) is None
     rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     # Each rank saw half of the 8 samples per epoch (2 steps of 2), disjoint shards.

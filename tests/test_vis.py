@@ -1,4 +1,4 @@
-"""Visualisation: side colours in 2D, equal-axis 3D plots, an offline HTML viewer, MATLAB files."""
+"""Visualisation: side colours in 2D, equal-axis 3D plots, an offline HTML viewer."""
 
 from __future__ import annotations
 
@@ -12,11 +12,8 @@ from convnextpose.joints import get_joint_set
 from convnextpose.vis import (
     SIDE_COLORS,
     draw_skeleton,
-    load_mat_predictions,
-    mupots_key,
     plot_poses_3d,
     render_poses_3d,
-    save_mat_predictions,
     save_plot_3d,
     viewer_data,
     write_html_viewer,
@@ -106,25 +103,6 @@ def test_html_viewer_sequences_and_script_injection(tmp_path):
     assert text.count("</script>") == 2  # only the two real closing tags
     empty = write_html_viewer(tmp_path / "empty.html", [], "human36m")
     assert '"frames":[{"label":"frame 0","people":[]}]' in empty.read_text()
-
-
-def test_mat_predictions_round_trip(tmp_path):
-    preds = {
-        mupots_key(1, 0): np.random.default_rng(0).normal(size=(2, 17, 3)),
-        mupots_key(20, 123): np.zeros((0, 17, 3)),
-        "TS3_img_000007": np.ones((17, 2)),
-    }
-    assert mupots_key(3, 7) == "TS3_img_000007"
-    path = save_mat_predictions(tmp_path / "preds_3d_kpt_mupots.mat", preds)
-    back = load_mat_predictions(path)
-    assert set(back) == set(preds)
-    np.testing.assert_allclose(back["TS1_img_000000"], preds["TS1_img_000000"])
-    assert back["TS3_img_000007"].shape == (1, 17, 2)
-    assert back["TS20_img_000123"].size == 0
-    with pytest.raises(ValueError, match="MATLAB variable name"):
-        save_mat_predictions(tmp_path / "x.mat", {"1bad": np.zeros((1, 17, 3))})
-    with pytest.raises(ValueError, match="people, J"):
-        save_mat_predictions(tmp_path / "x.mat", {"ok": np.zeros((1, 17, 4))})
 
 
 def test_html_viewer_script_parses(tmp_path):

@@ -26,6 +26,7 @@ _LAZY = {
     "Trainer": "convnextpose.engine",
     "Evaluator": "convnextpose.engine",
     "export_onnx": "convnextpose.export",
+    "export_model": "convnextpose.export",
 }
 
 __all__ = ["__version__", "build_model", "list_models", "load_model", *_LAZY]

@@ -31,19 +31,28 @@ import yaml
 
 from .atomic import atomic_open
 
-SECTIONS = ("model", "data", "train", "eval", "run")
-#: Dataset name -> its folder under ``data.root`` (the release's ``data/`` layout).
-DATASET_FOLDERS = {"human36m": "Human36M", "mpii": "MPII", "coco": "MSCOCO", "muco": "MuCo", "mupots": "MuPoTS"}
+SECTIONS = ("model", "data", "train", "distill", "eval", "run")
+#: Dataset name -> its folder under ``data.root`` (the release's ``data/`` layout, plus ``Images/``: photos
+#: without labels, for distillation).
+DATASET_FOLDERS = {
+    "human36m": "Human36M",
+    "mpii": "MPII",
+    "coco": "MSCOCO",
+    "muco": "MuCo",
+    "mupots": "MuPoTS",
+    "images": "Images",
+}
 
 
 @dataclass
 class ModelConfig:
     """The network."""
 
-    variant: str = "xs"  # xs | s | m | test (see `convnextpose info`)
+    variant: str = "xs"  # xs | s | m | l | test (the paper's networks; see `convnextpose info`)
     input_size: tuple[int, int] = (256, 256)  # (height, width) of the crop, multiples of 32
-    depth_dim: int = 32  # D, depth bins of the heatmap volume
+    depth_dim: int | None = None  # D, depth bins of the heatmap volume; None: the variant's (32 XS/S, 64 M/L)
     head_width: int | None = None  # channels of the head; None: the variant's
+    upsample_layers: int | None = None  # head layers that upsample x2; None: the variant's (2 XS/S, 3 M/L)
     drop_path_rate: float = 0.1  # stochastic depth while training (the release's 0.1)
     init: str | None = None  # weights to start from: a release snapshot, ours, or a packaged name ("xs-synthetic")
 
@@ -85,6 +94,20 @@ class TrainConfig:
 
 
 @dataclass
+class DistillConfig:
+    """Knowledge distillation from trained networks (``engine/distill.py``); off while ``teachers`` is empty."""
+
+    teachers: list[str] = field(default_factory=list)  # checkpoints of teacher networks (any variant, input size)
+    teacher_flip_test: bool = False  # teachers average with their prediction on the mirrored crop
+    temperature: float = 1.0  # softmax temperature of the volume term (its KL is scaled by T^2)
+    volume_weight: float = 1.0  # KL(teacher || student) of each joint's x, y and z marginals of the softmax volume
+    coord_weight: float = 1.0  # L1 to the teachers' joints in heatmap units, the release's loss form
+    feature_weight: float = 0.0  # normalised MSE of backbone stage outputs, through 1x1 adapters
+    feature_stages: list[int] = field(default_factory=lambda: [3])  # backbone stages (0..3) matched
+    gt_weight: float = 1.0  # ground-truth L1 where a sample has labels (0: teachers only)
+
+
+@dataclass
 class EvalConfig:
     """Testing."""
 
@@ -92,7 +115,7 @@ class EvalConfig:
     flip_test: bool = True  # average with the prediction on the mirrored crop
     use_gt_info: bool = True  # ground-truth boxes and root depths; False: bbox_root_file
     bbox_root_file: str | None = None  # RootNet output JSON; None: the dataset's bbox_root/ default
-    match_threshold_px: float = 40.0  # MuPoTS: largest mean 2D distance for matching a prediction to a person
+    match_threshold_px: float = 40.0  # MuPoTS matching: a joint counts when |dx| and |dy| are below this (px)
 
 
 @dataclass
@@ -115,6 +138,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
@@ -286,6 +310,33 @@ def parse_override(text: str) -> tuple[str, Any]:
         return key, raw
 
 
+def parse_int_range(text: str, what: str = "value") -> list[int]:
+    """The release's integer lists (``--gpu 0-1``, ``--test_epoch 20-21``): '3' -> [3]; '0-2' -> [0, 1, 2];
+    '0,2' -> [0, 2]; ranges and lists may be mixed ('0-1,4').
+
+    Raises:
+        ValueError: not of that form, a range that runs backwards, or nothing at all; the message names ``what``.
+    """
+    values: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if "-" in part:
+                start, end = (int(p) for p in part.split("-", 1))
+                if end < start:
+                    raise ValueError
+                values.extend(range(start, end + 1))
+            else:
+                values.append(int(part))
+        except ValueError:
+            raise ValueError(f"bad {what} {text!r}: expected N, N-M or N,M (e.g. 0-1)") from None
+    if not values:
+        raise ValueError(f"bad {what} {text!r}: empty")
+    return values
+
+
 def shipped_configs() -> dict[str, Path]:
     """Name -> path of every YAML shipped in ``convnextpose/configs`` (names without ``.yaml``)."""
     root = Path(str(resources.files("convnextpose") / "configs"))
@@ -351,7 +402,12 @@ def validate(cfg: Config) -> Config:
     if any(s <= 0 or s % 32 for s in cfg.model.input_size):
         raise ConfigError(f"model.input_size: each side must be a positive multiple of 32, got {cfg.model.input_size}")
     checks = [
-        ("model.depth_dim", cfg.model.depth_dim > 0, "must be positive"),
+        ("model.depth_dim", cfg.model.depth_dim is None or cfg.model.depth_dim > 0, "must be positive"),
+        (
+            "model.upsample_layers",
+            cfg.model.upsample_layers is None or 0 <= cfg.model.upsample_layers <= 3,
+            "must be 0..3 (the head has three layers)",
+        ),
         ("model.drop_path_rate", 0.0 <= cfg.model.drop_path_rate < 1.0, "must be in [0, 1)"),
         ("data.protocol", cfg.data.protocol in (1, 2), "must be 1 or 2"),
         ("data.train_sets", len(cfg.data.train_sets) > 0, "needs at least one dataset"),
@@ -368,17 +424,23 @@ def validate(cfg: Config) -> Config:
         ("train.eval_interval", cfg.train.eval_interval >= 0, "must be >= 0"),
         ("train.max_steps_per_epoch", cfg.train.max_steps_per_epoch >= 0, "must be >= 0"),
         ("eval.batch_size", cfg.eval.batch_size > 0, "must be positive"),
+        ("distill.temperature", cfg.distill.temperature > 0, "must be positive"),
+        ("distill.feature_stages", set(cfg.distill.feature_stages) <= {0, 1, 2, 3}, "must be backbone stages 0..3"),
     ]
+    for name in ("volume_weight", "coord_weight", "feature_weight", "gt_weight"):
+        checks.append((f"distill.{name}", getattr(cfg.distill, name) >= 0, "must be >= 0"))
     for key, ok, message in checks:
         if not ok:
             section, name = key.split(".")
             raise ConfigError(f"{key} {message}, got {getattr(getattr(cfg, section), name)!r}")
-    known_sets = ("human36m", "muco", "mupots", "mpii", "coco")
+    known_sets = ("human36m", "muco", "mupots", "mpii", "coco", "images")
     for name in [*cfg.data.train_sets, cfg.data.test_set]:
         if name not in known_sets:
             suggestions = difflib.get_close_matches(name, known_sets, n=1)
             hint = f"; did you mean '{suggestions[0]}'?" if suggestions else ""
             raise ConfigError(f"data: unknown dataset {name!r}{hint} (choose from {', '.join(known_sets)})")
+    if cfg.data.train_sets == ["images"] and not cfg.distill.teachers:
+        raise ConfigError("data.train_sets: 'images' has no labels; it needs distill.teachers to learn from")
     if cfg.data.test_set not in ("human36m", "mupots", "coco"):
         raise ConfigError(f"data.test_set: {cfg.data.test_set!r} has no test split; use human36m, mupots or coco")
     return cfg

@@ -10,7 +10,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "bench",
         help="latency of eager / optimised PyTorch / ONNX Runtime FP32 and INT8, and end-to-end fps",
         description="Random-init weights (speed does not depend on them). Quick by default; for the full table "
-        "run: convnextpose bench --variants xs s m --repeats 30",
+        "run: convnextpose bench --variants xs s m l --repeats 30",
     )
     parser.add_argument("--variants", nargs="+", default=["xs"], help="variants to time (default: xs)")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 16])

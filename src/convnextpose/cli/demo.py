@@ -20,7 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--boxes", default=None, metavar="FILE", help="COCO-style detections JSON (bbox, score, ...)")
     parser.add_argument("--score-thr", type=float, default=0.0, help="ignore --boxes detections scoring lower")
     parser.add_argument(
-        "--detector", choices=("hog", "frame"), default="hog", help="without --boxes: OpenCV HOG, or the whole frame"
+        "--detector",
+        choices=("auto", "hog", "frame"),
+        default="auto",
+        help="without --boxes: auto (HOG; one person or none: found from the whole image and HOG's box, "
+        "re-cropped around the network's joints), hog (its boxes as they are), or frame (the whole image)",
     )
     parser.add_argument("--focal", type=float, nargs="+", default=None, metavar="F", help="f or fx fy px (1500)")
     parser.add_argument("--princpt", type=float, nargs=2, default=None, metavar=("CX", "CY"), help="default: centre")
@@ -39,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..inference import PoseEstimator
     from ..inference.backends import exported_format
-    from ..inference.demo import resolve_weights, run_demo
+    from ..inference.demo import run_demo
+    from ..models.checkpoint import resolve_weights
 
     weights = resolve_weights(args.checkpoint)
     backend = args.backend or exported_format(weights) or "torch"

@@ -5,13 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-FORMATS = {
-    "onnx": ".onnx",
-    "onnx-int8": ".int8.onnx",
-    "torchscript": ".torchscript.pt",
-    "tflite": ".tflite",
-    "tflite-int8": ".int8.tflite",
-}
+from ..export.formats import FORMATS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,18 +32,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--calibration",
         default=None,
         metavar="FOLDER",
-        help="INT8: images of people to calibrate on (default: generated)",
+        help="INT8: photos of people to calibrate on, each person found and cropped as the estimator does; "
+        "a quarter of the crops (at most 16) are held out for the accuracy check (default: generated people)",
     )
-    parser.add_argument("--calibration-count", type=int, default=32, help="INT8: images used for calibration")
+    parser.add_argument("--calibration-count", type=int, default=32, help="INT8: crops to calibrate on (default 32)")
+    parser.add_argument(
+        "--calibration-method",
+        choices=("percentile", "minmax", "entropy"),
+        default="percentile",
+        help="onnx-int8: how activation ranges are set from the calibration crops (default: the 99.999th "
+        "percentile of |value|)",
+    )
+    parser.add_argument(
+        "--float-layers",
+        nargs="*",
+        default=None,
+        metavar="LAYER",
+        help="onnx-int8: parts (stem, stage0..stage3, head) or kinds (depthwise, pointwise, ...) kept in float "
+        "(default: stem stage0; give none to quantise everything)",
+    )
+    parser.add_argument(
+        "--reduce-range",
+        action="store_true",
+        help="onnx-int8: 7-bit weights, for x86 CPUs without VNNI (their 16-bit sums can saturate); less accurate",
+    )
+    parser.add_argument(
+        "--no-equalize", action="store_true", help="onnx-int8: do not rescale the residual streams before quantising"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from ..export import export_onnx, export_onnx_int8, export_tflite, export_torchscript
-    from ..export.onnx_export import calibration_crops, compare_onnx_models, generated_calibration_images, sample_input
-    from ..image import as_normalized
+    from ..export.formats import default_export_path, export_model
+    from ..export.onnx_int8 import DEFAULT_FLOAT_LAYERS
+    from ..inference import PoseEstimator
+    from ..inference.person_boxes import box_finder
     from ..models import build_model, load_model
     from ..models.checkpoint import PRETRAINED
     from ..models.convnextpose import VARIANTS
@@ -64,61 +81,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {source} is a variant name: exporting RANDOM weights (for speed tests only)")
     else:
         raise FileNotFoundError(f"checkpoint not found: {source} (nor a shipped name {sorted(PRETRAINED)} or variant)")
-    if args.input and args.format not in ("onnx", "onnx-int8"):
-        raise ValueError(f"--input applies to the onnx and onnx-int8 formats, not {args.format}")
-    out = Path(args.out) if args.out else Path("output/export") / f"{name}{FORMATS[args.format]}"
-    with_confidence = not args.no_confidence
-    size = model.spec.input_size
-
-    def calibration(count: int, seed: int) -> np.ndarray:
-        if args.calibration:
-            from ..image import read_image
-
-            folder = Path(args.calibration)
-            files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp"})
-            if not files:
-                raise ValueError(f"{folder}: no .jpg/.png/.bmp images to calibrate on")
-            return calibration_crops([read_image(p) for p in files[:count]], size)
-        return calibration_crops(generated_calibration_images(count, size, seed=seed), size)
-
-    if args.format in ("onnx", "onnx-int8"):
-        input_format = args.input or ("pixels" if args.format == "onnx-int8" else "normalized")
-        fp32_path = out if args.format == "onnx" else out.with_name(_fp32_name(out.name))
-        options = dict(
-            opset=args.opset, dynamic_batch=not args.static_batch, with_confidence=with_confidence,
-            input_format=input_format,
-        )  # fmt: skip
-        example = sample_input(model, 1) if args.static_batch else None  # a static batch is the example's
-        report = export_onnx(model, fp32_path, example_input=example, **options)
-        print(report.summary())
-        if args.format == "onnx-int8":
-            report = export_onnx_int8(model, out, calibration(args.calibration_count, seed=0), **options)
-            # Accuracy cost on inputs not used for calibration.
-            held_out = calibration_crops(generated_calibration_images(8, size, seed=1), size)
-            cost = compare_onnx_models(fp32_path, out, held_out)
-            print(report.summary())
-            print(
-                f"INT8 vs FP32 on 8 held-out generated images: mean 2D joint shift {cost['mean_xy']:.3f} heatmap cells "
-                f"({cost['mean_xy'] * 8:.2f} crop px), max {cost['max_xy']:.3f}; mean depth shift "
-                f"{cost['mean_z']:.3f} bins"
-            )
-    elif args.format == "torchscript":
-        print(export_torchscript(model, out, with_confidence=with_confidence).summary())
-    else:
-        int8 = args.format == "tflite-int8"
-        report = export_tflite(
-            model,
-            out,
-            int8=int8,
-            calibration=as_normalized(calibration(min(args.calibration_count, 16), 0)) if int8 else None,
-            example_input=sample_input(model, 1),
-        )
-        print(report.summary())
+    result = export_model(
+        model,
+        args.format,
+        Path(args.out) if args.out else default_export_path(name, args.format),
+        opset=args.opset,
+        dynamic_batch=not args.static_batch,
+        with_confidence=not args.no_confidence,
+        input_format=args.input,
+        calibration=args.calibration,
+        find_people=box_finder(PoseEstimator(model)) if args.calibration else None,
+        calibration_count=args.calibration_count,
+        calibration_method=args.calibration_method,
+        float_layers=DEFAULT_FLOAT_LAYERS if args.float_layers is None else args.float_layers,
+        reduce_range=args.reduce_range,
+        equalize=not args.no_equalize,
+    )
+    print(result.summary())
     return 0
-
-
-def _fp32_name(int8_name: str) -> str:
-    """The FP32 model written beside an INT8 one: ``m.int8.onnx`` -> ``m.onnx``, ``m.onnx`` -> ``m.fp32.onnx``."""
-    if int8_name.endswith(".int8.onnx"):
-        return int8_name[: -len(".int8.onnx")] + ".onnx"
-    return int8_name.removesuffix(".onnx") + ".fp32.onnx"

@@ -13,7 +13,7 @@ import socket
 import time
 from pathlib import Path
 
-from ..models.checkpoint import DEFAULT_PRETRAINED as DEFAULT_WEIGHTS
+from ..models.checkpoint import DEFAULT_PRETRAINED, resolve_weights
 
 logger = logging.getLogger(__name__)
 
@@ -28,21 +28,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--checkpoint",
         default=None,
-        help=f"checkpoint (.pth/.pth.tar), .onnx file or shipped weights name (default: {DEFAULT_WEIGHTS} if installed)",
+        help=f"checkpoint (.pth/.pth.tar), .onnx file or shipped weights name (default: {DEFAULT_PRETRAINED} if installed)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--lan", action="store_true", help="listen on all interfaces (0.0.0.0), for a phone on the LAN")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--max-upload-mb", type=float, default=8.0, help="largest upload in MB (default 8)")
     parser.add_argument(
+        "--max-queued-images",
+        type=int,
+        default=32,
+        metavar="N",
+        help="single images (/api/pose, trainer photos) that may wait for the model; more get 503 (default 32)",
+    )
+    parser.add_argument(
         "--backend", choices=("torch", "onnx"), default=None, help="default: onnx for .onnx, else torch"
     )
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:i] (default cpu)")
     parser.add_argument(
         "--detector",
-        choices=("hog", "frame"),
-        default="hog",
-        help="person boxes: OpenCV HOG falling back to the whole frame (default), or always the whole frame",
+        choices=("auto", "hog", "frame"),
+        default="auto",
+        help="person boxes: auto (HOG; one person or none: found from the whole frame and HOG's box, re-cropped "
+        "around the network's joints; default), hog (falling back to the whole frame), or always the whole frame",
     )
     parser.add_argument("--min-confidence", type=float, default=0.1, help="joints below this count as missing")
     parser.add_argument("--hold", type=float, default=3.0, help="seconds to hold a pose (default 3)")
@@ -51,33 +59,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--ssl-certfile", default=None, help="TLS certificate (PEM): serve https, for phone cameras")
     parser.add_argument("--ssl-keyfile", default=None, help="TLS private key (PEM)")
     parser.set_defaults(func=run)
-
-
-def resolve_checkpoint(checkpoint: str | None, weights_dir: Path | None = None) -> str:
-    """The checkpoint to serve: the given one, else the shipped default weights when installed.
-
-    Args:
-        checkpoint: what ``--checkpoint`` said, or None.
-        weights_dir: where shipped weights live (default: the package's ``weights/``).
-
-    Raises:
-        ValueError: no checkpoint given and no default weights installed (the message says what to pass).
-        FileNotFoundError: the given path does not exist.
-    """
-    from ..models.checkpoint import PRETRAINED, weights_path
-
-    if checkpoint is None:
-        if DEFAULT_WEIGHTS in PRETRAINED:
-            shipped = weights_dir / PRETRAINED[DEFAULT_WEIGHTS] if weights_dir else weights_path(DEFAULT_WEIGHTS)
-            if shipped.is_file():
-                return DEFAULT_WEIGHTS
-        raise ValueError(
-            f"no --checkpoint given and the default weights {DEFAULT_WEIGHTS!r} are not installed; "
-            "pass --checkpoint PATH (a .pth/.pth.tar checkpoint or an exported .onnx file)"
-        )
-    if checkpoint not in PRETRAINED and not Path(checkpoint).is_file():
-        raise FileNotFoundError(f"checkpoint not found: {checkpoint}")
-    return checkpoint
 
 
 def _lan_addresses() -> list[str]:
@@ -111,14 +92,15 @@ def run(args: argparse.Namespace) -> int:
         import uvicorn
 
         from ..app import create_app, estimator_from_model
+        from ..app.server import SERVER_OPTIONS
     except ImportError as exc:
         raise RuntimeError(f"{exc}; the fitness app needs: pip install convnextpose[app]") from None
 
-    if args.max_upload_mb <= 0 or not 0 < args.port < 65536:
-        raise ValueError("--max-upload-mb must be > 0 and --port in 1..65535")
+    if args.max_upload_mb <= 0 or not 0 < args.port < 65536 or args.max_queued_images < 0:
+        raise ValueError("--max-upload-mb must be > 0, --port in 1..65535 and --max-queued-images >= 0")
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         raise ValueError("--ssl-certfile and --ssl-keyfile go together")
-    checkpoint = resolve_checkpoint(args.checkpoint)
+    checkpoint = resolve_weights(args.checkpoint)
     # The estimator logs per image (e.g. "no person detected"); at camera frame rates that floods
     # the console, so keep its info messages for -v and let each kind of warning through once a minute.
     if not getattr(args, "verbose", False):
@@ -134,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(
         estimator,
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+        max_queued_images=args.max_queued_images,
         min_confidence=args.min_confidence,
         default_hold_s=args.hold,
         tolerance_deg=args.tolerance,
@@ -151,8 +134,7 @@ def run(args: argparse.Namespace) -> int:
         host=host,
         port=args.port,
         log_level="warning",
-        limit_concurrency=64,
-        timeout_keep_alive=15,
+        **SERVER_OPTIONS,
         ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
     )

@@ -48,82 +48,13 @@ def load_test_config(args: argparse.Namespace):
     return build_config(args)
 
 
-def checkpoints_to_test(cfg, test_epoch: str | None) -> list[tuple[int | None, Path]]:
-    from ..engine.snapshots import list_snapshots, resolve_test_checkpoints
-
-    model_dump = cfg.run_dir / "model_dump"
-    if test_epoch is None:
-        found = list_snapshots(model_dump)
-        if not found:
-            raise FileNotFoundError(f"no snapshots in {model_dump}; pass --test-epoch N or a checkpoint path")
-        return [found[0]]
-    return resolve_test_checkpoints(model_dump, test_epoch)
-
-
-def load_for_test(path: Path, cfg):
-    """Network from any checkpoint; release snapshots (no stored spec) take depth bins and input size from cfg."""
-    from ..models import load_model
-    from ..models.checkpoint import read_checkpoint
-
-    payload = read_checkpoint(path)
-    if "model_spec" in payload:
-        return load_model(path)
-    return load_model(path, depth_dim=cfg.model.depth_dim, input_size=tuple(cfg.model.input_size))
-
-
-def test_checkpoints(cfg, checkpoints: list[tuple[int | None, Path]]) -> list[dict]:
-    """Evaluate each checkpoint with one Evaluator; returns the results (rank 0 prints the tables)."""
-    from ..engine import Evaluator
-    from ..engine.dist import is_main_process
-
-    evaluator = Evaluator(cfg)
-    results = []
-    for epoch, path in checkpoints:
-        model = load_for_test(path, cfg)
-        tag = f"snapshot_{epoch}" if epoch is not None else Path(path).name.split(".")[0]
-        if is_main_process():
-            print(f"\n== {path} ==", flush=True)
-        result = evaluator.evaluate(model, epoch=epoch, tag=tag, checkpoint=str(path))
-        if is_main_process():
-            if not logging.getLogger("convnextpose").isEnabledFor(logging.INFO):
-                print(result["table"])
-            print(f"results: {cfg.run_dir / 'result' / tag}", flush=True)
-        results.append(result)
-    return results
-
-
-def _test_worker(cfg_dict: dict, checkpoints: list) -> None:
-    from ..config import Config
-    from ..engine.dist import cleanup_distributed, init_distributed
-    from ..engine.trainer import select_device
-
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    cfg = Config.from_dict(cfg_dict)
-    try:
-        init_distributed(select_device(cfg).type)
-        test_checkpoints(cfg, [(e, Path(p)) for e, p in checkpoints])
-    finally:
-        cleanup_distributed()
-
-
 def run(args: argparse.Namespace) -> int:
     if args.help_config:
         from ..config import describe_keys
 
         print(describe_keys())
         return 0
-    from ..engine.dist import cleanup_distributed, env_world_size, init_distributed, launch_local
-    from ..engine.trainer import select_device
+    from ..engine.launch import test
 
-    cfg = load_test_config(args)
-    checkpoints = checkpoints_to_test(cfg, args.test_epoch)
-    gpus = cfg.run.gpus
-    if len(gpus) > 1 and env_world_size() == 1 and cfg.run.device != "cpu":
-        launch_local(_test_worker, len(gpus), (cfg.to_dict(), [(e, str(p)) for e, p in checkpoints]), devices=gpus)
-        return 0
-    try:
-        init_distributed(select_device(cfg).type)
-        test_checkpoints(cfg, checkpoints)
-    finally:
-        cleanup_distributed()
+    test(load_test_config(args), args.test_epoch)
     return 0

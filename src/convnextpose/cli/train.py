@@ -40,8 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def build_config(args: argparse.Namespace, extra: dict | None = None):
     """Config from ``--cfg``, ``--gpu``/``--cpu`` and the positional overrides."""
-    from ..config import load_config, parse_override
-    from ._args import parse_int_range
+    from ..config import load_config, parse_int_range, parse_override
 
     overrides = dict(parse_override(o) for o in args.overrides)
     if args.gpu is not None:
@@ -52,47 +51,19 @@ def build_config(args: argparse.Namespace, extra: dict | None = None):
     return load_config(args.cfg, overrides)
 
 
-def _train_worker(cfg_dict: dict, resume: bool) -> None:
-    from ..config import Config
-    from ..engine import Trainer
-    from ..engine.dist import cleanup_distributed
-
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        Trainer(Config.from_dict(cfg_dict), resume=resume).fit()
-    finally:
-        cleanup_distributed()
-
-
 def run(args: argparse.Namespace) -> int:
     if args.help_config:
         from ..config import describe_keys
 
         print(describe_keys())
         return 0
-    from ..engine.dist import env_world_size, launch_local
+    from ..engine.launch import train
 
-    extra = {"model.init": args.init} if args.init else {}
-    cfg = build_config(args, extra)
-    gpus = cfg.run.gpus
-    if len(gpus) > 1 and env_world_size() == 1 and cfg.run.device != "cpu":
-        import torch
-
-        if torch.cuda.device_count() < max(gpus) + 1:
-            raise RuntimeError(f"--gpu {args.gpu}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-        logger.info("starting %d training processes, one per GPU %s", len(gpus), gpus)
-        launch_local(_train_worker, len(gpus), (cfg.to_dict(), args.resume), devices=gpus)
-    else:
-        from ..engine import Trainer
-        from ..engine.dist import cleanup_distributed
-
-        try:
-            history = Trainer(cfg, resume=args.resume).fit()
-        finally:
-            cleanup_distributed()
-        if history:
-            last = history[-1]
-            logger.info(
-                "done: epoch %d, loss %.5f; snapshots in %s", last["epoch"], last["loss"], cfg.run_dir / "model_dump"
-            )
+    cfg = build_config(args, {"model.init": args.init} if args.init else {})
+    history = train(cfg, resume=args.resume)
+    if history:
+        last = history[-1]
+        logger.info(
+            "done: epoch %d, loss %.5f; snapshots in %s", last["epoch"], last["loss"], cfg.run_dir / "model_dump"
+        )
     return 0

@@ -16,6 +16,8 @@ import inspect
 from pathlib import Path
 from typing import Any
 
+from .h36m_convert import H36MConversion, convert_h36m
+from .h36m_raw_synth import generate_human36m_raw
 from .records import DatasetError, PersonRecord, PoseDataset
 from .samples import TestSamples, TrainSamples
 
@@ -26,10 +28,14 @@ LOADERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "mupots": ("mupots", "load_mupots", ("test",)),
     "mpii": ("mpii", "load_mpii", ("train",)),
     "coco": ("coco", "load_coco", ("train", "test")),
+    "images": ("image_folder", "load_image_folder", ("train",)),
 }
 _ALIASES = {"h36m": "human36m", "muco3dhp": "muco", "mupots3d": "mupots", "mscoco": "coco"}
 
-__all__ = ["LOADERS", "DatasetError", "PersonRecord", "PoseDataset", "TestSamples", "TrainSamples", "load_dataset"]
+__all__ = [
+    "LOADERS", "DatasetError", "H36MConversion", "PersonRecord", "PoseDataset", "TestSamples", "TrainSamples",
+    "convert_h36m", "generate_human36m_raw", "load_dataset",
+]  # fmt: skip
 
 
 def dataset_key(name: str) -> str:
@@ -45,7 +51,8 @@ def load_dataset(name: str, root: str | Path, split: str = "train", **options: A
     """Load one split of a benchmark from its folder.
 
     Args:
-        name: "human36m", "muco", "mupots", "mpii" or "coco".
+        name: "human36m", "muco", "mupots", "mpii", "coco", or "images" (a folder of photos without labels,
+            for distillation; see :mod:`convnextpose.data.image_folder`).
         root: the dataset folder (e.g. ``data/Human36M``).
         split: "train" or "test" (MuCo and MPII have train only, MuPoTS test only).
         **options: loader options, e.g. Human3.6M ``protocol=1|2``, ``use_gt_info``,

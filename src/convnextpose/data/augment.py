@@ -140,6 +140,7 @@ def augment_joints(
     input_size: tuple[int, int] = (256, 256),
     depth_dim: int = 32,
     depth_range_mm: float = DEFAULT_DEPTH_RANGE_MM,
+    output_size: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Targets of an augmented crop, with the release's visibility rule.
 
@@ -148,6 +149,7 @@ def augment_joints(
         joints_vis: (J,) 0/1.
         root_depth: root Z, mm (0 for 2D sets, whose Z is 0 too: z lands mid-range, masked by has_depth).
         flip_permutation: (J,) left/right swap of the joint set.
+        output_size: heatmap (height, width), see :func:`convnextpose.codec.encode`.
 
     Returns:
         (J, 3) float32 heatmap units and (J,) float32 visibility: the joint's own visibility times
@@ -162,5 +164,7 @@ def augment_joints(
         joints, vis = joints[flip_permutation], vis[flip_permutation]
         centre = np.array([image_width - 1 - centre[0], centre[1]])
     trans = crop_transforms(centre[None], bbox[None, 2:], input_size, aug.scale, aug.rotation)
-    target, inside = encode(joints[None], np.array([root_depth]), trans, input_size, depth_dim, depth_range_mm)
+    target, inside = encode(
+        joints[None], np.array([root_depth]), trans, input_size, depth_dim, depth_range_mm, output_size
+    )
     return target[0], vis * inside[0].astype(np.float32)

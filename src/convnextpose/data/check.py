@@ -15,6 +15,7 @@ import numpy as np
 
 from ..image import read_image
 from . import load_dataset
+from .mupots import BBOX_ROOT_FILES
 from .records import PoseDataset
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ def _loads(fmt: str, root: Path) -> list[tuple[str, dict]]:
         return [("train", {"split": "train"})]
     if fmt == "mupots":
         jobs = [("test", {"split": "test"})]
-        if (root / "bbox_root" / "bbox_mupots_output.json").is_file():
+        if any((root / name).is_file() for name in BBOX_ROOT_FILES):
             jobs.append(("test, detections", {"split": "test", "use_gt_info": False}))
         return jobs
     if fmt == "mpii":

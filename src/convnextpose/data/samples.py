@@ -36,13 +36,15 @@ class TrainSamples(Dataset):
         joint_set: the network's joint set (the release uses the first 3D set's).
         input_size: (height, width) of the crop.
         depth_dim: depth bins D.
+        output_size: (height, width) of the network's heatmap grid (``spec.output_size``); default
+            ``input_size / 8``, the release's 2-upsampling head.
         augment: draw scale, rotation, flip, colour and occlusion (False: plain crops of the box).
         seed: base seed of every sample's generator.
         occlusion: allow synthetic occlusion when augmenting.
         depth_range_mm: depth extent around the root covered by the D bins.
 
     Items are dicts: ``image`` (3, H, W) float32 normalised RGB; ``target`` (J, 3) float32 heatmap
-    units (x, y in cells of the H/8 x W/8 grid, z in depth bins); ``target_vis`` (J,) float32;
+    units (x, y in cells of the ``output_size`` grid, z in depth bins); ``target_vis`` (J,) float32;
     ``has_depth`` () float32 (0 for 2D-only sets).
     """
 
@@ -56,6 +58,7 @@ class TrainSamples(Dataset):
         seed: int = 0,
         occlusion: bool = True,
         depth_range_mm: float = 2000.0,
+        output_size: tuple[int, int] | None = None,
     ) -> None:
         datasets = list(datasets)
         if not datasets:
@@ -66,6 +69,7 @@ class TrainSamples(Dataset):
         self.joint_set = get_joint_set(joint_set)
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.depth_dim = int(depth_dim)
+        self.output_size = None if output_size is None else (int(output_size[0]), int(output_size[1]))
         self.depth_range_mm = float(depth_range_mm)
         self.augment = bool(augment)
         self.occlusion = bool(occlusion)
@@ -130,7 +134,7 @@ class TrainSamples(Dataset):
         target, vis = augment_joints(
             record.joints_img, record.joints_vis, float(record.root_cam[2]) if dataset.has_depth else 0.0,
             record.bbox, width, aug, dataset.joint_set.flip_permutation, self.input_size, self.depth_dim,
-            self.depth_range_mm,
+            self.depth_range_mm, self.output_size,
         )  # fmt: skip
         mapping = self._maps[ds_idx]
         present = mapping >= 0

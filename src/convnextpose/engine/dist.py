@@ -3,7 +3,8 @@
 A run is distributed when ``WORLD_SIZE`` > 1 is set in the environment, as ``torchrun`` does (on one
 machine or several). Nothing here respawns the command line: for several GPUs of one machine
 without torchrun, :func:`launch_local` starts one process per GPU with :mod:`torch.multiprocessing`,
-sets the same variables torchrun would, and calls a function in each.
+sets the same variables torchrun would, and calls a function in each. :func:`launch` decides from
+the configuration whether to do that or to run in this process; training and testing both use it.
 """
 
 from __future__ import annotations
@@ -14,13 +15,30 @@ import random
 import socket
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.distributed as torch_dist
 
+if TYPE_CHECKING:
+    from ..config import Config
+
 logger = logging.getLogger(__name__)
+
+
+def select_device(cfg: Config, local_rank: int = 0) -> torch.device:
+    """The device of this process from ``run.device`` / ``run.gpus`` and the local rank."""
+    wanted = cfg.run.device.lower()
+    if wanted == "cpu" or (wanted == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise RuntimeError(f"run.device={cfg.run.device!r} but CUDA is not available here; use run.device=cpu")
+    if wanted.startswith("cuda:"):
+        return torch.device(wanted)
+    gpus = cfg.run.gpus
+    index = gpus[local_rank] if local_rank < len(gpus) else local_rank
+    return torch.device("cuda", index)
 
 
 def is_distributed() -> bool:
@@ -191,3 +209,52 @@ def launch_local(fn: Callable, nprocs: int, args: tuple = (), devices: list[int]
     mp.start_processes(
         _local_worker, args=(fn, nprocs, port, devices, args), nprocs=nprocs, join=True, start_method="spawn"
     )
+
+
+def local_processes(cfg: Config) -> int:
+    """Processes :func:`launch` starts for ``cfg``: one per GPU of ``run.gpus`` when there are several, the
+    device is not the CPU and torchrun has not started this process already; else 0 (run in this process)."""
+    gpus = list(cfg.run.gpus)
+    return len(gpus) if len(gpus) > 1 and env_world_size() == 1 and cfg.run.device.lower() != "cpu" else 0
+
+
+def _run_configured(fn: Callable, cfg_dict: dict, args: tuple, log_level: int) -> None:
+    from ..config import Config
+
+    logging.basicConfig(level=log_level, format="%(message)s")
+    try:
+        fn(Config.from_dict(cfg_dict), *args)
+    finally:
+        cleanup_distributed()
+
+
+def launch(fn: Callable, cfg: Config, *args: Any, processes: int | None = None, log_level: int = logging.INFO) -> Any:
+    """Run ``fn(cfg, *args)`` where ``cfg`` says: the one DDP launch of training and testing.
+
+    In this process (one device, or a process torchrun started), returning what ``fn`` returns; or in
+    one new process per GPU of ``run.gpus`` (:func:`local_processes`), as torchrun would start them,
+    returning None. The process group is left either way.
+
+    Args:
+        fn: a module-level function (it is pickled to the new processes) taking the config first.
+        processes: start this many processes instead of what the config says (CPU runs use gloo),
+            e.g. to test distributed code on a machine without GPUs.
+        log_level: logging level of the new processes (what is logged comes from rank 0 only).
+
+    Raises:
+        RuntimeError: ``run.gpus`` names GPUs this machine does not have.
+    """
+    count = local_processes(cfg) if processes is None else int(processes)
+    if count < 1:
+        try:
+            return fn(cfg, *args)
+        finally:
+            cleanup_distributed()
+    devices = None
+    if cfg.run.device.lower() != "cpu" and processes is None:
+        devices = list(cfg.run.gpus)
+        if torch.cuda.device_count() < max(devices) + 1:
+            raise RuntimeError(f"run.gpus={devices}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    logger.info("starting %d processes%s", count, f", one per GPU {devices}" if devices else "")
+    launch_local(_run_configured, count, (fn, cfg.to_dict(), args, log_level), devices=devices)
+    return None

@@ -14,12 +14,11 @@ predicts its shard of the test set; the shards are gathered, and rank 0 decodes,
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import re
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Subset
 
-from ..atomic import atomic_open, atomic_path
+from ..atomic import write_bytes_atomic, write_json_atomic
 from ..codec import decode_with_boxes, flip_back
 from ..config import Config
 from ..geometry.camera import pixel2cam
@@ -39,77 +38,20 @@ from . import dist
 logger = logging.getLogger(__name__)
 
 
-def write_json_atomic(obj: Any, path: str | os.PathLike) -> Path:
-    """``json.dump`` to a temporary file beside ``path``, then rename."""
-    with atomic_open(path) as handle:
-        json.dump(obj, handle, indent=1 if isinstance(obj, dict) else None)
-    return Path(path)
+def load_test_network(path: str | os.PathLike, cfg: Config) -> torch.nn.Module:
+    """The network of any checkpoint. A release snapshot (no stored spec) takes the input size, and the depth bins
+    and upsampling count where set, from ``cfg`` (otherwise they are inferred from the tensors)."""
+    from ..models import load_model
+    from ..models.checkpoint import read_checkpoint
 
-
-def write_mat_atomic(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
-    """``scipy.io.savemat`` to a temporary file beside ``path``, then rename."""
-    from scipy.io import savemat
-
-    with atomic_path(path) as tmp:
-        savemat(tmp, arrays)
-    return Path(path)
-
-
-_MUPOTS_PATH = re.compile(r"TS(\d+)[/\\]img_(\d+)\.\w+$")
-
-
-def mupots_frame_key(image_path: str | os.PathLike, meta: dict | None = None) -> tuple[int, int]:
-    """(sequence, frame) of a MuPoTS image, from meta ``sequence`` and ``frame_name``/``frame`` or the path.
-
-    The path form is ``.../TS<k>/img_<frame>.jpg``.
-    """
-    meta = meta or {}
-    frame = meta.get("frame", meta.get("frame_name"))
-    if "sequence" in meta and frame is not None:
-        sequence = meta["sequence"]
-        sequence = sequence if isinstance(sequence, int) else int(str(sequence).removeprefix("TS"))
-        frame = frame if isinstance(frame, int) else int(str(frame).removeprefix("img_"))
-        return sequence, frame
-    match = _MUPOTS_PATH.search(str(image_path))
-    if not match:
-        raise ValueError(
-            f"cannot read the MuPoTS sequence and frame from {image_path!r} (expected .../TS<k>/img_<n>.jpg)"
-        )
-    return int(match.group(1)), int(match.group(2))
-
-
-def load_mupots_mat_annotations(sequence_dir: str | os.PathLike) -> tuple[dict, dict] | None:
-    """The toolkit's per-sequence files, where present: ``annot.mat`` and ``occlusion.mat``.
-
-    Returns:
-        ``(universal, occluded)``: dicts keyed by (frame, person column) of (17, 3) mm universal
-        (height-normalised) joints and (17,) bool occlusion labels; None when ``annot.mat`` is absent.
-        ``occluded`` is empty when ``occlusion.mat`` is absent.
-    """
-    from scipy.io import loadmat
-
-    folder = Path(sequence_dir)
-    if not (folder / "annot.mat").is_file():
-        return None
-    cells = loadmat(folder / "annot.mat", squeeze_me=False, struct_as_record=True)["annotations"]
-    universal = {}
-    for (frame, person), cell in np.ndenumerate(cells):
-        if cell is None or not getattr(cell, "dtype", None) or cell.dtype.names is None or cell.size == 0:
-            continue
-        if "univ_annot3" in cell.dtype.names:
-            universal[(frame, person)] = np.asarray(cell["univ_annot3"][0, 0], dtype=np.float64).reshape(3, -1).T
-    occluded = {}
-    if (folder / "occlusion.mat").is_file():
-        labels = loadmat(folder / "occlusion.mat", squeeze_me=False)["occlusion_labels"]
-        for (frame, person), cell in np.ndenumerate(labels):
-            if cell is not None and np.size(cell):
-                occluded[(frame, person)] = np.asarray(cell, dtype=np.float64).reshape(-1) > 0.5
-    return universal, occluded
-
-
-def mupots_mat_key(sequence: int, frame: int) -> str:
-    """The release's key for one image: ``TS<k>_img_<6 digits>``."""
-    return f"TS{sequence}_img_{frame:06d}"
+    if "model_spec" in read_checkpoint(path):
+        return load_model(path)
+    return load_model(
+        path,
+        depth_dim=cfg.model.depth_dim,
+        upsample_layers=cfg.model.upsample_layers,
+        input_size=tuple(cfg.model.input_size),
+    )
 
 
 class Evaluator:
@@ -158,13 +100,12 @@ class Evaluator:
             (N, J_model, 3) float32 in heatmap units, flip-averaged when ``eval.flip_test``.
         """
         from ..data import TestSamples
-        from .trainer import select_device
 
         dataset = self.dataset if dataset is None else dataset
         model = dist.unwrap_model(model)
         device = next(model.parameters()).device
         if device.type == "cpu" and self.cfg.run.device != "cpu":
-            wanted = select_device(self.cfg, int(os.environ.get("LOCAL_RANK", "0")))
+            wanted = dist.select_device(self.cfg, int(os.environ.get("LOCAL_RANK", "0")))
             if wanted.type == "cuda":
                 model.to(wanted)
                 device = wanted
@@ -230,7 +171,13 @@ class Evaluator:
         focal = np.stack([np.asarray(r.focal, dtype=np.float64) for r in records])
         princpt = np.stack([np.asarray(r.princpt, dtype=np.float64) for r in records])
         joints_img = decode_with_boxes(
-            mapped, boxes, roots[:, 2], tuple(model_spec.input_size), model_spec.depth_dim, self.cfg.data.bbox_3d_size
+            mapped,
+            boxes,
+            roots[:, 2],
+            tuple(model_spec.input_size),
+            model_spec.depth_dim,
+            self.cfg.data.bbox_3d_size,
+            tuple(model_spec.output_size),
         )
         return joints_img, pixel2cam(joints_img, focal, princpt)
 
@@ -270,15 +217,44 @@ class Evaluator:
             result["seconds"] = time.perf_counter() - start
             if write:
                 summary_path = write_json_atomic(
-                    {k: v for k, v in result.items() if k != "table"} | {"config": self.cfg.to_dict()},
                     out_dir / "metrics.json",
+                    {k: v for k, v in result.items() if k != "table"} | {"config": self.cfg.to_dict()},
+                    indent=1,
                 )
                 result["files"] = [*result.get("files", []), str(summary_path)]
-                (out_dir / "table.txt").write_text(result["table"] + "\n")
+                write_bytes_atomic(out_dir / "table.txt", (result["table"] + "\n").encode("utf-8"))
             logger.info("%s", result["table"])
         return dist.broadcast_object(result)
 
     __call__ = evaluate
+
+    def evaluate_checkpoints(
+        self, checkpoints: str | os.PathLike | Sequence[tuple[int | None, str | os.PathLike]] | None = None
+    ) -> list[dict[str, Any]]:
+        """Score several checkpoints, each into ``result/snapshot_<epoch>`` (or ``result/<file stem>``).
+
+        Args:
+            checkpoints: (epoch or None, path) pairs; or what ``--test-epoch`` says, resolved in this run's
+                ``model_dump/`` (:func:`~convnextpose.engine.snapshots.resolve_test_checkpoints`): an epoch
+                ``20``, a range ``20-21``, a list ``20,22`` or a file; None for the newest snapshot.
+
+        Returns:
+            :meth:`evaluate`'s result per checkpoint, in order; rank 0 logs each table and folder.
+        """
+        from .snapshots import resolve_test_checkpoints
+
+        if checkpoints is None or isinstance(checkpoints, (str, os.PathLike)):
+            checkpoints = resolve_test_checkpoints(self.run_dir / "model_dump", checkpoints)
+        results = []
+        for epoch, path in checkpoints:
+            tag = f"snapshot_{epoch}" if epoch is not None else Path(path).name.split(".")[0]
+            if dist.is_main_process():
+                logger.info("== %s ==", path)
+            result = self.evaluate(load_test_network(path, self.cfg), epoch=epoch, tag=tag, checkpoint=str(path))
+            if dist.is_main_process():
+                logger.info("results: %s", self.run_dir / "result" / tag)
+            results.append(result)
+        return results
 
     def _score_human36m(self, pred_hm: np.ndarray, spec: Any, out_dir: Path | None) -> dict[str, Any]:
         dataset = self.dataset
@@ -299,21 +275,23 @@ class Evaluator:
                 }
                 for i, r in enumerate(records)
             ]
-            files.append(str(write_json_atomic(release, out_dir / "bbox_root_pose_human36m_output.json")))
+            files.append(str(write_json_atomic(out_dir / "bbox_root_pose_human36m_output.json", release)))
         box_source = "ground truth" if self.cfg.eval.use_gt_info else "bbox_root file"
         table = format_human36m(details) + f"\nboxes and roots: {box_source}; flip test: {self.cfg.eval.flip_test}"
         return {"summary": dict(details["overall"]), "details": details, "table": table, "files": files}
 
     def _mupots_ground_truth(self) -> list[AnnotatedPerson]:
         """Annotated people of every frame; universal joints and occlusion labels from the .mat files if present."""
+        from ..data.mupots import read_annotation_mats, sequence_and_frame
+
         dataset = self.dataset if self.cfg.eval.use_gt_info else self._load(use_gt_info=True)
         mat_cache: dict[int, tuple[dict, dict] | None] = {}
         people = []
         for record in dataset.records:
             meta = dict(record.meta or {})
-            sequence, frame = mupots_frame_key(record.image_path, meta)
+            sequence, frame = sequence_and_frame(record.image_path, meta)
             if sequence not in mat_cache:
-                mat_cache[sequence] = load_mupots_mat_annotations(Path(record.image_path).parent)
+                mat_cache[sequence] = read_annotation_mats(Path(record.image_path).parent)
             universal, occluded_labels = mat_cache[sequence] or ({}, {})
             column = (frame, int(meta.get("person_idx", -1)))
             joints_3d = meta.get("joints_cam_univ", universal.get(column, record.joints_cam))
@@ -326,6 +304,7 @@ class Evaluator:
                     joints_3d=np.asarray(joints_3d, dtype=np.float64),
                     valid=bool(meta.get("is_valid", True)),
                     occluded=None if occluded is None else np.asarray(occluded, dtype=bool),
+                    person_idx=column[1],
                 )
             )
         self.mupots_sources = {
@@ -335,12 +314,14 @@ class Evaluator:
         return people
 
     def _score_mupots(self, pred_hm: np.ndarray, spec: Any, out_dir: Path | None) -> dict[str, Any]:
+        from ..data.mupots import mat_key, sequence_and_frame, write_prediction_mat
+
         dataset = self.dataset
         joints_img, joints_cam = self.decode(pred_hm, spec)
         preds_2d: dict[tuple[int, int], list] = defaultdict(list)
         preds_3d: dict[tuple[int, int], list] = defaultdict(list)
         for i, record in enumerate(dataset.records):
-            key = mupots_frame_key(record.image_path, record.meta)
+            key = sequence_and_frame(record.image_path, record.meta)
             preds_2d[key].append(joints_img[i, :, :2])
             preds_3d[key].append(joints_cam[i])
         stacked_2d = {k: np.stack(v) for k, v in preds_2d.items()}
@@ -350,20 +331,9 @@ class Evaluator:
         )
         files = []
         if out_dir is not None:
-            files.append(
-                str(
-                    write_mat_atomic(
-                        {mupots_mat_key(*k): v for k, v in stacked_2d.items()}, out_dir / "preds_2d_kpt_mupots.mat"
-                    )
-                )
-            )
-            files.append(
-                str(
-                    write_mat_atomic(
-                        {mupots_mat_key(*k): v for k, v in stacked_3d.items()}, out_dir / "preds_3d_kpt_mupots.mat"
-                    )
-                )
-            )
+            for name, stacked in (("preds_2d_kpt_mupots.mat", stacked_2d), ("preds_3d_kpt_mupots.mat", stacked_3d)):
+                predictions = {mat_key(*k): v for k, v in stacked.items()}
+                files.append(str(write_prediction_mat(out_dir / name, predictions)))
         details["sources"] = dict(self.mupots_sources)
         summary = {
             f"{metric}_{mode}": details[mode]["mean_over_sequences"].get(metric, float("nan"))
@@ -409,7 +379,7 @@ class Evaluator:
                 }
                 for i, r in enumerate(dataset.records)
             ]
-            files.append(str(write_json_atomic(release, out_dir / "bbox_root_pose_coco_output.json")))
+            files.append(str(write_json_atomic(out_dir / "bbox_root_pose_coco_output.json", release)))
         table = (
             f"MS COCO: 3D poses of {summary['num_people']} people from bbox_root boxes and roots; "
             f"mean 2D error against the annotated keypoints the network has: {summary['mean_2d_error_px']:.1f} px "

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..config import parse_int_range
 from ..models.checkpoint import CheckpointError, read_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -65,22 +66,29 @@ def find_latest_snapshot(model_dump: str | os.PathLike) -> tuple[Path, dict[str,
     return None
 
 
-def resolve_test_checkpoints(model_dump: str | os.PathLike, spec: str | os.PathLike) -> list[tuple[int | None, Path]]:
-    """What ``--test-epoch`` names: a file (a path, or a name in ``model_dump``), or epochs ``20``, ``20-21``, ``20,22``.
+def resolve_test_checkpoints(
+    model_dump: str | os.PathLike, spec: str | os.PathLike | None = None
+) -> list[tuple[int | None, Path]]:
+    """What ``--test-epoch`` names: a file (a path, or a name in ``model_dump``), or epochs ``20``, ``20-21``,
+    ``20,22``; None names the newest snapshot.
 
     Returns:
         (epoch or None for a path, path) pairs, in the order given.
 
     Raises:
-        FileNotFoundError: a named epoch has no snapshot (the message lists the ones there are).
+        FileNotFoundError: a named epoch has no snapshot (the message lists the ones there are), or there
+            is no snapshot at all.
     """
+    if spec is None:
+        found = list_snapshots(model_dump)
+        if not found:
+            raise FileNotFoundError(f"no snapshots in {model_dump}; pass --test-epoch N or a checkpoint path")
+        return [found[0]]
     if Path(spec).is_file():
         return [(None, Path(spec))]
     if (Path(model_dump) / str(spec)).is_file():  # a file name inside this run's model_dump/
         match = SNAPSHOT_PATTERN.match(Path(str(spec)).name)
         return [(int(match.group(1)) if match else None, Path(model_dump) / str(spec))]
-    from ..cli._args import parse_int_range
-
     try:
         epochs = parse_int_range(str(spec), "test epoch")
     except ValueError:

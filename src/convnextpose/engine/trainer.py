@@ -29,10 +29,11 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..config import Config, save_config
 from ..joints import JointSet, get_joint_set
-from ..models import build_model
 from ..models.checkpoint import CheckpointError, load_state_dict_file, save_checkpoint
-from ..models.convnextpose import ConvNeXtPose, normalize_variant_name
+from ..models.convnextpose import VARIANTS, ConvNeXtPose, ModelSpec, normalize_variant_name
+from ..models.soft_argmax import soft_argmax_3d
 from . import dist
+from .distill import Distiller
 from .losses import mirror_tolerant_l1_loss
 from .schedule import WarmupCosineSchedule
 from .snapshots import find_latest_snapshot, read_snapshot, snapshot_path
@@ -40,30 +41,31 @@ from .snapshots import find_latest_snapshot, read_snapshot, snapshot_path
 logger = logging.getLogger(__name__)
 
 
-def select_device(cfg: Config, local_rank: int = 0) -> torch.device:
-    """The device of this process from ``run.device`` / ``run.gpus`` and the local rank."""
-    wanted = cfg.run.device.lower()
-    if wanted == "cpu" or (wanted == "auto" and not torch.cuda.is_available()):
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise RuntimeError(f"run.device={cfg.run.device!r} but CUDA is not available here; use run.device=cpu")
-    if wanted.startswith("cuda:"):
-        return torch.device(wanted)
-    gpus = cfg.run.gpus
-    index = gpus[local_rank] if local_rank < len(gpus) else local_rank
-    return torch.device("cuda", index)
+def network_kwargs(cfg: Config, joint_set: JointSet) -> dict[str, Any]:
+    """:class:`ConvNeXtPose` arguments of the configured variant for ``joint_set`` (``model.*`` keys that are
+    set override the variant's values)."""
+    variant = VARIANTS[normalize_variant_name(cfg.model.variant)]
+    kwargs: dict[str, Any] = {
+        "depths": variant.depths,
+        "dims": variant.dims,
+        "head_width": variant.head_width,
+        "upsample_layers": variant.upsample_layers,
+        "depth_dim": variant.depth_dim,
+        **variant.extra,
+        "input_size": tuple(cfg.model.input_size),
+        "drop_path_rate": cfg.model.drop_path_rate,
+        "joint_set": joint_set.name,
+        "num_joints": joint_set.num_joints,
+    }
+    for key in ("head_width", "upsample_layers", "depth_dim"):
+        if getattr(cfg.model, key) is not None:
+            kwargs[key] = getattr(cfg.model, key)
+    return kwargs
 
 
 def build_network(cfg: Config, joint_set: JointSet) -> ConvNeXtPose:
     """The configured variant for ``joint_set``, randomly initialised or from ``model.init``."""
-    overrides: dict[str, Any] = {
-        "input_size": tuple(cfg.model.input_size),
-        "drop_path_rate": cfg.model.drop_path_rate,
-        "joint_set": joint_set.name,
-    }
-    if cfg.model.head_width is not None:
-        overrides["head_width"] = cfg.model.head_width
-    model = build_model(cfg.model.variant, num_joints=joint_set.num_joints, depth_dim=cfg.model.depth_dim, **overrides)
+    model = ConvNeXtPose(**network_kwargs(cfg, joint_set))
     if cfg.model.init:
         load_weights(model, cfg.model.init)
     return model
@@ -106,6 +108,11 @@ def build_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.AdamW:
     return torch.optim.AdamW(groups, lr=cfg.train.lr, betas=tuple(cfg.train.betas))
 
 
+def _terms(stats: dict[str, float]) -> str:
+    """``coord 0.12, distill_volume 0.40`` from an epoch's ``loss_<term>`` means."""
+    return ", ".join(f"{k.removeprefix('loss_')} {v:.4f}" for k, v in stats.items() if k.startswith("loss_"))
+
+
 def _seed_worker(worker_id: int) -> None:
     import random
 
@@ -141,7 +148,7 @@ class Trainer:
     ) -> None:
         self.cfg = cfg
         self.resume = resume
-        self.device = select_device(cfg, int(os.environ.get("LOCAL_RANK", "0")))
+        self.device = dist.select_device(cfg, int(os.environ.get("LOCAL_RANK", "0")))
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         self.rank, self.local_rank, self.world_size = dist.init_distributed(self.device.type)
@@ -173,7 +180,7 @@ class Trainer:
             torch.backends.cudnn.benchmark = True
 
         if train_samples is None:
-            train_samples, joint_set = self._build_train_samples()
+            train_samples, joint_set = self._build_train_samples(None if model is None else model.spec)
         elif joint_set is None:
             raise ValueError("joint_set is required with train_samples")
         self.joint_set = get_joint_set(joint_set)
@@ -202,7 +209,10 @@ class Trainer:
             raise ValueError(f"the training set has {len(train_samples)} samples: not one batch of {batch}")
 
         self.model = (model or build_network(cfg, self.joint_set)).to(self.device)
-        self.optimizer = build_optimizer(self.model, cfg)
+        self.distiller = Distiller(cfg.distill, self.model, self.device) if cfg.distill.teachers else None
+        # What the optimiser trains: the network, plus the distillation's feature adapters when there are any.
+        self.train_module = self.model if self.distiller is None else self.distiller.student_module(self.model)
+        self.optimizer = build_optimizer(self.train_module, cfg)
         self.schedule = WarmupCosineSchedule(
             self.optimizer,
             total_steps=cfg.train.end_epoch * self.steps_per_epoch,
@@ -216,14 +226,14 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         if resume:
             self._resume()
-        self.ddp_model: torch.nn.Module = self.model
+        self.ddp_model: torch.nn.Module = self.train_module
         if self.world_size > 1:
             self.ddp_model = torch.nn.parallel.DistributedDataParallel(
-                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+                self.train_module, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )
 
     # ------------------------------------------------------------------ setup
-    def _build_train_samples(self) -> tuple[Dataset, JointSet]:
+    def _build_train_samples(self, model_spec: ModelSpec | None = None) -> tuple[Dataset, JointSet]:
         from ..data import TrainSamples, load_dataset
 
         cfg = self.cfg
@@ -235,11 +245,13 @@ class Trainer:
             datasets.append(load_dataset(name, cfg.dataset_root(name), "train", **options))
         three_d = [d for d in datasets if d.has_depth]
         joint_set = (three_d or datasets)[0].joint_set
+        spec = ModelSpec(**network_kwargs(cfg, joint_set)) if model_spec is None else model_spec
         samples = TrainSamples(
             datasets,
             joint_set,
-            input_size=tuple(cfg.model.input_size),
-            depth_dim=cfg.model.depth_dim,
+            input_size=spec.input_size,
+            depth_dim=spec.depth_dim,
+            output_size=spec.output_size,
             augment=cfg.data.augment,
             seed=cfg.run.seed,
             occlusion=cfg.data.occlusion,
@@ -293,6 +305,11 @@ class Trainer:
         """
         payload = read_snapshot(path) if payload is None else payload
         load_weights(self.model, path)
+        if self.distiller is not None and isinstance(payload.get("distill_adapters"), dict):
+            try:
+                self.distiller.adapters.load_state_dict(payload["distill_adapters"])
+            except (KeyError, RuntimeError) as exc:
+                logger.warning("%s: distillation adapters do not fit (%s); they start afresh", path, exc)
         epoch = int(payload.get("epoch", -1))
         self.start_epoch = epoch + 1
         if "optimizer" in payload:
@@ -360,6 +377,8 @@ class Trainer:
             "cfg": self.cfg.to_dict(),
             "history": self.history,
         }
+        if self.distiller is not None and len(self.distiller.adapters):
+            extra["distill_adapters"] = {k: v.detach().cpu() for k, v in self.distiller.adapters.state_dict().items()}
         path = save_checkpoint(
             snapshot_path(self.model_dump, epoch), self.model, epoch, self.optimizer.state_dict(), extra
         )
@@ -387,12 +406,21 @@ class Trainer:
         has_depth = batch["has_depth"].to(device, non_blocking=True)
         lr = self.schedule.apply()
         with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=self.use_amp):
-            pred = self.ddp_model(images)
+            if self.distiller is None:
+                pred = self.ddp_model(images)
+            else:
+                heatmaps, adapted = self.ddp_model(images)
+                pred = soft_argmax_3d(heatmaps.float(), self.model.num_joints, self.model.depth_dim)
+                targets = self.distiller.targets(images)
+        gt_weight = 1.0 if self.distiller is None else self.cfg.distill.gt_weight
         losses = {
-            "coord": mirror_tolerant_l1_loss(
+            "coord": gt_weight
+            * mirror_tolerant_l1_loss(
                 pred, target, vis, has_depth, self.flip_permutation, self.cfg.train.mirror_tolerance
             )
         }
+        if self.distiller is not None:
+            losses.update(self.distiller.losses(heatmaps, adapted, targets))
         total = sum(losses.values())
         if not bool(torch.isfinite(total)):
             values = {k: float(v.detach()) for k, v in losses.items()}
@@ -404,7 +432,7 @@ class Trainer:
         self.scaler.scale(total).backward()
         if self.cfg.train.grad_clip_norm > 0:
             self.scaler.unscale_(self.optimizer)
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.train.grad_clip_norm)
+            torch.nn.utils.clip_grad_norm_(self.train_module.parameters(), self.cfg.train.grad_clip_norm)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.schedule.advance()
@@ -428,6 +456,7 @@ class Trainer:
                 dynamic_ncols=True,
             )
         loss_sum, count, samples = 0.0, 0, 0
+        term_sums: dict[str, float] = {}
         data_time = compute_time = 0.0
         start = tick = time.perf_counter()
         for step, batch in enumerate(self.loader):
@@ -441,6 +470,9 @@ class Trainer:
             tick = time.perf_counter()
             compute_time += tick - loaded
             loss_sum += values["loss"]
+            for key, value in values.items():
+                if key not in ("loss", "lr"):
+                    term_sums[key] = term_sums.get(key, 0.0) + value
             count += 1
             samples += len(batch["image"]) * self.world_size
             rate = samples / max(tick - start, 1e-9)
@@ -472,6 +504,7 @@ class Trainer:
         stats = {
             "epoch": epoch,
             "loss": dist.all_reduce_mean(loss_sum / max(count, 1)),
+            **{f"loss_{k}": dist.all_reduce_mean(v / max(count, 1)) for k, v in sorted(term_sums.items())},
             "lr": self.optimizer.param_groups[0]["lr"],
             "samples_per_s": samples / max(elapsed, 1e-9),
             "data_share": data_time / max(data_time + compute_time, 1e-9),
@@ -499,8 +532,9 @@ class Trainer:
                 self.history.append(stats)
                 if self.is_main:
                     logger.info(
-                        "epoch %d: loss %.5f, lr %.3e, %.1f samples/s, data loading %.0f%% of the step time, %s",
-                        epoch, stats["loss"], stats["lr"], stats["samples_per_s"], 100 * stats["data_share"], _hms(stats["seconds"]),
+                        "epoch %d: loss %.5f (%s), lr %.3e, %.1f samples/s, data loading %.0f%% of the step time, %s",
+                        epoch, stats["loss"], _terms(stats), stats["lr"], stats["samples_per_s"], 100 * stats["data_share"],
+                        _hms(stats["seconds"]),
                     )  # fmt: skip
                     if self.tensorboard is not None:
                         self.tensorboard.add_scalar("epoch/loss", stats["loss"], epoch)

@@ -10,6 +10,7 @@ before a padded convolution; it stays as a cheap affine map.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -149,20 +150,23 @@ def _grow_conv(conv: nn.Conv2d, axis: int, size: int) -> None:
 
 
 @torch.no_grad()
-def pad_stage_channels(model: nn.Module, multiple: int = 16) -> nn.Module:
+def pad_stage_channels(model: nn.Module, multiple: int = 16, skip: Sequence[int] = ()) -> nn.Module:
     """A fused copy of ``model`` whose backbone stages carry zero channels up to a multiple of ``multiple``.
 
     onnxruntime's fast INT8 depthwise kernels (x86) need a multiple of 16 channels; the XS
     network's first stage has 40, whose 7x7 depthwise convolutions then take a generic path about
     1.3x slower. The added channels have zero weights and biases everywhere, stay zero through
     ReLU and the residual sums, and are ignored by the next downsampling convolution, so the
-    function is exactly the same. The last stage is left as it is (its width feeds the head).
+    function is exactly the same. The last stage is left as it is (its width feeds the head), and
+    so are the stages in ``skip`` (e.g. those an INT8 model keeps in float, where padding only costs).
     """
     if int(multiple) < 1:
         raise ValueError(f"multiple must be a positive number of channels, got {multiple}")
     out = fuse_model(model)
     backbone = out.backbone
     for i, stage in enumerate(backbone.stages[:-1]):
+        if i in skip:
+            continue
         width = backbone.dims[i]
         padded = -(-width // multiple) * multiple
         if padded == width:

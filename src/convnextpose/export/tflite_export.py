@@ -14,6 +14,7 @@ Install with ``pip install convnextpose[tflite]`` (about 1.2 GB with its depende
 from __future__ import annotations
 
 import copy
+import json
 import os
 import time
 import warnings
@@ -24,10 +25,31 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..atomic import atomic_path
+from ..atomic import atomic_open, atomic_path
+from .calibration import calibration_batch, generated_calibration_images
 from .fuse import fuse_model
 from .graph import PoseGraph, confidence_is_comparable
-from .onnx_export import ExportReport, _unwrap, calibration_batch, generated_calibration_images, require
+from .onnx_export import ExportReport, _unwrap, require
+
+
+def spec_sidecar(path: str | os.PathLike) -> Path:
+    """Where :func:`export_tflite` stores the model spec of ``path`` (TFLite files carry none): ``<file>.json``."""
+    path = Path(path)
+    return path.with_name(path.name + ".json")
+
+
+def read_spec_sidecar(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The model spec written beside a ``.tflite`` file, or None when there is none."""
+    sidecar = spec_sidecar(path)
+    if not sidecar.is_file():
+        return None
+    try:
+        values = json.loads(sidecar.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{sidecar}: not a readable model-spec JSON ({exc})") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{sidecar}: expected a JSON object of model-spec fields, got {type(values).__name__}")
+    return values
 
 
 class TFLiteRunner:
@@ -88,7 +110,8 @@ def export_tflite(
 
     Args:
         model: a ConvNeXtPose network (a copy is fused and converted).
-        path: output file, written atomically.
+        path: output file, written atomically; the model spec (joints, depth bins, heatmap stride) goes to
+            ``<path>.json`` beside it (:func:`spec_sidecar`), as TFLite files carry none.
         int8: static INT8 quantisation (see the module docstring); else FP32.
         calibration: (N, 3, H, W) normalised crops for INT8; default 16 generated images.
         verify: run the converted model (ai-edge-litert) on ``example_input`` and compare with
@@ -117,6 +140,8 @@ def export_tflite(
         with atomic_path(path) as tmp:
             edge_model.export(str(tmp))
     path = Path(path)
+    with atomic_open(spec_sidecar(path)) as handle:
+        json.dump(reference.spec.to_dict(), handle, indent=1)
     report = ExportReport(path, "tflite-int8" if int8 else "tflite", time.perf_counter() - started, path.stat().st_size)
     if verify:
         coords, confidence = TFLiteRunner(path)(example.numpy())

@@ -6,13 +6,14 @@ Frame suffixes used throughout: ``_world`` (mm, world frame), ``_cam`` (mm, came
 """
 
 from .alignment import align, procrustes_transform
-from .boxes import extend_boxes, process_boxes, sanitize_boxes
+from .boxes import box_from_joints, extend_boxes, process_boxes, sanitize_boxes
 from .camera import cam2pixel, cam2world, pixel2cam, world2cam
 from .crop import affine_points, crop_transform, crop_transforms, invert_affine
 
 __all__ = [
     "affine_points",
     "align",
+    "box_from_joints",
     "cam2pixel",
     "cam2world",
     "crop_transform",

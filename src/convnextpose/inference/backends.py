@@ -10,6 +10,7 @@ depth bins and joint set.
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -20,8 +21,10 @@ import torch
 from torch import nn
 
 from ..image import as_normalized
-from ..models.checkpoint import PRETRAINED, _joint_set_for, load_model
+from ..models.checkpoint import joint_set_for, load_model, resolve_weights
 from ..models.convnextpose import ConvNeXtPose, ModelSpec
+
+logger = logging.getLogger(__name__)
 
 
 def exported_format(model: Any) -> str | None:
@@ -39,10 +42,7 @@ def load_network(model: nn.Module | str | os.PathLike, device: str = "cpu") -> C
     if exported_format(model):
         raise ValueError(f"{model} is an exported model: use backend='{exported_format(model)}' to run it")
     if isinstance(model, (str, os.PathLike)):
-        if str(model) not in PRETRAINED and not Path(model).exists():
-            known = f"; shipped weights: {sorted(PRETRAINED)}" if PRETRAINED else ""
-            raise FileNotFoundError(f"checkpoint not found: {model}{known}")
-        return load_model(model, map_location=device)
+        return load_model(resolve_weights(model), map_location=device)
     raise TypeError(f"model must be a ConvNeXtPose module, a checkpoint path or an .onnx path, got {type(model)}")
 
 
@@ -135,11 +135,9 @@ class OnnxBackend:
         values = read_spec_metadata(self.session)
         if values is not None:
             self.spec = ModelSpec.from_dict(values)
-        else:  # a foreign file: read what we need from the shapes
-            joints = self.session.get_outputs()[0].shape[1]
-            self.spec = ModelSpec(
-                num_joints=int(joints), input_size=(int(height), int(width)), joint_set=_joint_set_for(int(joints))
-            )
+        else:
+            joints = int(self.session.get_outputs()[0].shape[1])
+            self.spec = release_layout_spec(path, joints, (int(height), int(width)))
 
     def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from ..export.onnx_export import run_session
@@ -153,24 +151,38 @@ class OnnxBackend:
         return coords, confidence
 
 
+def release_layout_spec(path: Any, num_joints: int, input_size: tuple[int, int]) -> ModelSpec:
+    """The spec of an exported file that records none: its joints and input size, and the release's XS/S head
+    (32 depth bins, heatmaps at input/8), with a warning, as the coordinates alone cannot tell M or L apart."""
+    logger.warning(
+        "%s records no model spec: assuming the release's 2-upsampling head with 32 depth bins "
+        "(re-export it with this package to decode M or L networks correctly)",
+        path,
+    )
+    return ModelSpec(num_joints=num_joints, input_size=input_size, joint_set=joint_set_for(num_joints, str(path)))
+
+
 class TFLiteBackend:
     """TFLite inference (ai-edge-litert) of a file from :func:`convnextpose.export.export_tflite`.
 
-    TFLite files carry no model spec: the joint set is guessed from the number of joints
-    (18: Human3.6M, 21: MuCo, ...) and the input size read from the input tensor.
+    TFLite files carry no model spec: it is read from the ``<file>.json`` written beside it at export;
+    without one, see :func:`release_layout_spec`.
     """
 
     name = "tflite"
     takes_pixels = False
 
     def __init__(self, model: str | os.PathLike, threads: int | None = None) -> None:
-        from ..export.tflite_export import TFLiteRunner
+        from ..export.tflite_export import TFLiteRunner, read_spec_sidecar
 
         if exported_format(model) != "tflite":
             raise ValueError(f"backend='tflite' needs a .tflite file, got {model!r}")
         self.runner = TFLiteRunner(model, threads=threads)
-        joints = self.runner.num_joints
-        self.spec = ModelSpec(num_joints=joints, input_size=self.runner.input_size, joint_set=_joint_set_for(joints))
+        values = read_spec_sidecar(model)
+        if values is not None:
+            self.spec = ModelSpec.from_dict(values)
+        else:
+            self.spec = release_layout_spec(model, self.runner.num_joints, self.runner.input_size)
 
     def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.runner(as_normalized(crops))

@@ -13,7 +13,7 @@ For each variant it measures parameters, MACs, and latency at batch 1 and 16 of:
 
 All compute the same output, joint coordinates in heatmap units (the released network's
 output; the confidence the estimator adds costs ~0.3 ms per crop more), on generated person-like
-crops (:func:`~convnextpose.export.onnx_export.generated_calibration_images`). Runs are interleaved in
+crops (:func:`~convnextpose.export.calibration.generated_calibration_images`). Runs are interleaved in
 blocks: each round runs every runtime for a few calls, after a pause and an untimed call, so
 background load drifts over all of them alike while one runtime's spinning thread pool (PyTorch's
 OpenMP, onnxruntime's) does not steal the cores from the next; the report gives the median and
@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..export.onnx_export import calibration_crops, generated_calibration_images, input_feed
+from ..export.calibration import calibration_crops, generated_calibration_images
+from ..export.onnx_export import input_feed
 from ..image import as_normalized
 
 logger = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ def build_runtimes(
     variant: str, workdir: Path, threads: int, runtimes: Sequence[str], result: BenchResult
 ) -> tuple[dict[str, Callable[[np.ndarray], Callable[[], Any]]], tuple[int, int]]:
     """For each runtime, a factory ``batch -> zero-argument callable`` running one forward pass; and the input size."""
-    from ..export import export_onnx, export_onnx_int8, optimize_model
+    from ..export import export_onnx, optimize_model
     from ..export.graph import PoseGraph
     from ..models import build_model
     from ..models.profile import count_macs, count_parameters
@@ -215,40 +216,101 @@ def build_runtimes(
             session = make_session(fp32, threads=threads)
             factories["ort-fp32"] = lambda b: _ort_runner(session, b)
         if "ort-int8" in runtimes:
-            size = model.spec.input_size
-            int8 = workdir / f"{variant}.int8.onnx"
-            calibration = calibration_crops(generated_calibration_images(16, size), size)
-            export_onnx_int8(model, int8, calibration, with_confidence=False)
+            int8 = speed_int8_model(model, workdir / f"{variant}.int8.onnx", with_confidence=False)
             session8 = make_session(int8, threads=threads)
             factories["ort-int8"] = lambda b: _ort_runner(session8, b)
     return factories, model.spec.input_size
 
 
-def int8_accuracy(
-    checkpoint: str | os.PathLike, workdir: Path, photos: Sequence[np.ndarray] = (), calibration_count: int = 32
-) -> dict[str, Any]:
-    """How far INT8 (ONNX Runtime, static, generated calibration) moves a trained network's joints from FP32.
+def speed_int8_model(model: torch.nn.Module, path: Path, **options: Any) -> Path:
+    """The INT8 model ``export --format onnx-int8`` writes, for timing: the same layers in float, no check.
 
-    Returns per input set (``generated``: 8 held-out generated crops; ``photos``: the given RGB
-    images, each resized to the input as one whole-frame crop) the mean and max 2D shift in
-    heatmap cells and the mean depth shift in bins (see :func:`compare_onnx_models`).
+    Calibrated on 16 stick-figure crops (:func:`generated_calibration_images`, no rendering): the
+    calibration sets the ranges, which do not change the speed; the layout does.
+    """
+    from ..export import export_onnx_int8
+
+    size = model.spec.input_size
+    calibration = calibration_crops(generated_calibration_images(16, size), size)
+    export_onnx_int8(model, path, calibration, held_out=calibration[:0], **options)
+    return path
+
+
+def int8_accuracy(
+    checkpoint: str | os.PathLike,
+    workdir: Path,
+    photos: Sequence[np.ndarray] = (),
+    boxes: Sequence[Sequence[float]] | None = None,
+    **int8_options: Any,
+) -> dict[str, Any]:
+    """How far the INT8 model ``convnextpose export --format onnx-int8`` writes moves a trained network's joints.
+
+    Exports ``workdir/accuracy.onnx`` (FP32, checked against PyTorch) and ``workdir/accuracy.int8.onnx``
+    (:func:`~convnextpose.export.export_onnx_int8` with ``int8_options``, by default generated people
+    to calibrate on), and returns ``held_out``: the export's own check on generated people it did not
+    calibrate on (:class:`~convnextpose.export.Int8Cost` as a dict), and with ``photos``, ``photos``:
+    :func:`photo_agreement` of the two models on them.
     """
     from ..export import export_onnx, export_onnx_int8
-    from ..export.onnx_export import compare_onnx_models
     from ..models import load_model
 
     model = load_model(checkpoint)
-    size = model.spec.input_size
     fp32, int8 = workdir / "accuracy.onnx", workdir / "accuracy.int8.onnx"
-    export_onnx(model, fp32)
-    export_onnx_int8(model, int8, calibration_crops(generated_calibration_images(calibration_count, size), size))
-    out: dict[str, Any] = {"checkpoint": str(checkpoint)}
-    out["generated"] = compare_onnx_models(
-        fp32, int8, calibration_crops(generated_calibration_images(8, size, seed=1), size)
-    )
-    if photos:
-        out["photos"] = compare_onnx_models(fp32, int8, calibration_crops(photos, size))
+    export_onnx(model, fp32, input_format="pixels")
+    report = export_onnx_int8(model, int8, **int8_options)
+    out: dict[str, Any] = {"checkpoint": str(checkpoint), "input_size": list(model.spec.input_size)}
+    out["float_layers"] = report.details["float_layers"]
+    out["held_out"] = report.details.get("held_out")
+    if len(photos):
+        out["photos"] = photo_agreement(fp32, int8, photos, boxes)
     return out
+
+
+def photo_agreement(
+    reference_path: str | os.PathLike,
+    candidate_path: str | os.PathLike,
+    photos: Sequence[np.ndarray],
+    boxes: Sequence[Sequence[float]] | None = None,
+    threshold: float = 0.05,
+) -> dict[str, Any]:
+    """Joints of two ONNX models (e.g. FP32 and INT8) through :class:`PoseEstimator` on the same person crops.
+
+    Args:
+        reference_path, candidate_path: the two ``.onnx`` models.
+        photos: RGB uint8 images of one person each.
+        boxes: one [x, y, w, h] person box per photo (e.g. hand-labelled); None: the box the reference
+            model's estimator finds (no boxes given: HOG, then re-cropping from its own joints). Both
+            models get the same box, so only the network differs.
+        threshold: PCK threshold as a fraction of the box's longer side.
+
+    Returns:
+        ``pck``: fraction of the candidate's 2D joints within ``threshold`` x box size of the
+        reference's; ``mean_xy_px`` (image px) and ``mean_xy`` (heatmap cells) 2D distance;
+        ``mean_z`` (bins) depth difference; ``mean_3d_mm``: distance of the root-relative 3D joints.
+    """
+    from .estimator import PoseEstimator
+
+    reference = PoseEstimator(reference_path, backend="onnx")
+    candidate = PoseEstimator(candidate_path, backend="onnx")
+    rows = []
+    for k, photo in enumerate(photos):
+        box = np.asarray(boxes[k], dtype=np.float64) if boxes is not None else reference.predict(photo)[0].box
+        a, b = reference.predict(photo, boxes=[box])[0], candidate.predict(photo, boxes=[box])[0]
+        px = np.linalg.norm(a.joints_img - b.joints_img, axis=-1)
+        rows.append(
+            (
+                np.mean(px <= threshold * max(box[2], box[3])),
+                px.mean(),
+                np.linalg.norm(a.joints_hm[:, :2] - b.joints_hm[:, :2], axis=-1).mean(),
+                np.abs(a.joints_hm[:, 2] - b.joints_hm[:, 2]).mean(),
+                np.linalg.norm(a.joints_rel - b.joints_rel, axis=-1).mean(),
+            )
+        )
+    pck, px, cells, bins, mm = (float(v) for v in np.mean(rows, axis=0))
+    return {
+        "photos": len(rows), "threshold": threshold, "pck": pck, "mean_xy_px": px, "mean_xy": cells,
+        "mean_z": bins, "mean_3d_mm": mm,
+    }  # fmt: skip
 
 
 def time_interleaved(
@@ -332,6 +394,7 @@ def run_benchmark(
     e2e_variant: str = "xs",
     accuracy_checkpoint: str | os.PathLike | None = None,
     accuracy_photos: Sequence[np.ndarray] = (),
+    accuracy_boxes: Sequence[Sequence[float]] | None = None,
     progress: bool = True,
 ) -> BenchResult:
     """Measure every (variant, runtime, batch); see the module docstring.
@@ -349,7 +412,8 @@ def run_benchmark(
         e2e_variant: the variant used end to end.
         accuracy_checkpoint: a trained checkpoint to measure INT8's accuracy cost on
             (:func:`int8_accuracy`); random-init weights give flat heatmaps that say nothing.
-        accuracy_photos: RGB images for that measurement.
+        accuracy_photos: RGB photos of one person each for that measurement.
+        accuracy_boxes: a person box per photo (default: the FP32 estimator finds the person).
     """
     unknown = sorted(set(runtimes) - set(RUNTIMES))
     if unknown:
@@ -377,7 +441,7 @@ def run_benchmark(
                     if name in samples:
                         result.timings.append(Timing(variant, name, batch, samples[name]))
         if end_to_end and e2e_variant and e2e_frames > 0:
-            from ..export import export_onnx, export_onnx_int8
+            from ..export import export_onnx
             from ..models import build_model
 
             torch.manual_seed(0)
@@ -386,8 +450,7 @@ def run_benchmark(
             export_onnx(model, fp32, verify=False)
             plan = [("onnx", fp32, "ort-fp32"), ("torch", model, "torch-opt")]
             if "ort-int8" in runtimes:
-                int8 = workdir / "e2e.int8.onnx"
-                export_onnx_int8(model, int8)
+                int8 = speed_int8_model(model, workdir / "e2e.int8.onnx")
                 plan.insert(1, ("onnx", int8, "ort-int8"))
             for backend, source, label in plan:
                 if progress:
@@ -396,7 +459,7 @@ def run_benchmark(
                 row.update(variant=e2e_variant, runtime=label)
                 result.end_to_end.append(row)
         if accuracy_checkpoint is not None:
-            result.int8_accuracy = int8_accuracy(accuracy_checkpoint, workdir, accuracy_photos)
+            result.int8_accuracy = int8_accuracy(accuracy_checkpoint, workdir, accuracy_photos, accuracy_boxes)
     result.machine["load_average_after"] = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
     result.seconds = time.perf_counter() - started
     return result
@@ -449,20 +512,29 @@ def markdown_report(result: BenchResult) -> str:
                 f"| {row['variant'].upper()} | {row['runtime']} | {row['fps']:.1f} | {row['ms_per_frame']:.1f} |"
             )
     if result.int8_accuracy:
-        lines += [
-            "",
-            f"INT8 vs FP32 (ONNX Runtime) for the trained checkpoint {result.int8_accuracy['checkpoint']}:",
-            "",
-        ]
-        for name, cost in result.int8_accuracy.items():
-            if name != "checkpoint":
-                lines.append(
-                    f"- {name}: mean 2D shift {cost['mean_xy']:.3f} heatmap cells ({cost['mean_xy'] * 8:.2f} crop px), "
-                    f"max {cost['max_xy']:.2f} cells; mean depth shift {cost['mean_z']:.3f} bins "
-                    f"({cost['mean_z'] * 2000 / 32:.0f} mm)"
-                )
+        lines += ["", int8_accuracy_lines(result.int8_accuracy)]
     lines += ["", f"Total benchmark time {result.seconds:.0f} s."]
     return "\n".join(lines) + "\n"
+
+
+def int8_accuracy_lines(accuracy: dict[str, Any]) -> str:
+    """:func:`int8_accuracy`'s result as Markdown lines."""
+    lines = [f"INT8 vs FP32 (ONNX Runtime) for the trained checkpoint {accuracy['checkpoint']}:", ""]
+    cost = accuracy.get("held_out")
+    if cost:
+        lines.append(
+            f"- {cost['crops']} held-out generated people: mean 2D shift {cost['mean_xy']:.3f} heatmap cells "
+            f"({cost['mean_xy_px']:.2f} crop px), max {cost['max_xy']:.2f} cells; mean depth shift "
+            f"{cost['mean_z']:.3f} bins ({cost['mean_z_mm']:.1f} mm)"
+        )
+    photos = accuracy.get("photos")
+    if photos:
+        lines.append(
+            f"- {photos['photos']} photos: PCK@{photos['threshold']} {100 * photos['pck']:.1f} % against the FP32 "
+            f"joints; mean 2D shift {photos['mean_xy']:.3f} cells ({photos['mean_xy_px']:.2f} image px), depth "
+            f"{photos['mean_z']:.3f} bins, root-relative 3D {photos['mean_3d_mm']:.1f} mm"
+        )
+    return "\n".join(lines)
 
 
 def plot_report(result: BenchResult, path: str | os.PathLike) -> Path:
@@ -502,13 +574,13 @@ def plot_report(result: BenchResult, path: str | os.PathLike) -> Path:
 
 def write_report(result: BenchResult, out_dir: str | os.PathLike, name: str = "inference") -> dict[str, Path]:
     """Write ``<name>.md``, ``<name>.json`` and ``<name>.png`` under ``out_dir``."""
-    from .demo import write_json_atomic
+    from ..atomic import write_json_atomic
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "markdown": out_dir / f"{name}.md",
-        "json": write_json_atomic(out_dir / f"{name}.json", result.to_dict()),
+        "json": write_json_atomic(out_dir / f"{name}.json", result.to_dict(), indent=1, allow_nan=False),
         "plot": plot_report(result, out_dir / f"{name}.png"),
     }
     paths["markdown"].write_text(markdown_report(result), encoding="utf-8")

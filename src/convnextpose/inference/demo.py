@@ -15,11 +15,10 @@ input with its outputs, people count, errors and timing.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,139 +26,13 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..atomic import write_image_atomic, write_json_atomic
+from ..data.box_file import BoxEntry, BoxesFile
+from ..image import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from .estimator import PoseEstimator
 from .result import Poses
 
 logger = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
-
-
-def resolve_weights(checkpoint: str | os.PathLike | None) -> str | os.PathLike:
-    """The checkpoint to load: the one given, else the shipped ``xs-synthetic`` weights if registered.
-
-    Raises:
-        ValueError: nothing given and no shipped weights exist.
-    """
-    if checkpoint is not None:
-        return checkpoint
-    from ..models.checkpoint import DEFAULT_PRETRAINED, PRETRAINED
-
-    if DEFAULT_PRETRAINED in PRETRAINED:
-        return DEFAULT_PRETRAINED
-    raise ValueError(
-        "no weights given: pass --checkpoint PATH (a release snapshot_N.pth.tar, a checkpoint of this "
-        "package, or an .onnx file with --backend onnx); no shipped weights are registered in this install"
-    )
-
-
-def write_json_atomic(path: str | os.PathLike, payload: Any) -> Path:
-    """Write JSON (no NaN allowed) so that no reader ever sees half a file (:mod:`convnextpose.atomic`)."""
-    from ..atomic import write_bytes_atomic
-
-    return write_bytes_atomic(path, (json.dumps(payload, indent=1, allow_nan=False) + "\n").encode("utf-8"))
-
-
-def write_image(path: str | os.PathLike, image_rgb: np.ndarray) -> Path:
-    """Save an RGB uint8 image (format from the extension); RuntimeError if OpenCV cannot."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)):
-        raise RuntimeError(f"could not write {path}")
-    return path
-
-
-# ---------------------------------------------------------------------------------------------- boxes file
-
-
-@dataclass
-class BoxEntry:
-    box: list[float]
-    score: float | None = None
-    root_depth: float | None = None
-
-
-@dataclass
-class BoxesFile:
-    """Person boxes from a COCO-style file, looked up by image file name, image id or frame index.
-
-    Accepted layouts: a list of ``{"image_id" or "file_name", "bbox": [x, y, w, h], "score",
-    "root_depth" (mm) or "root_cam": [X, Y, Z] (mm, RootNet's output)}``, or a dict with that
-    list under ``"annotations"`` and optionally COCO ``"images"`` (``id`` -> ``file_name``).
-    An ``image_id`` matches a file whose stem equals it (``"12"`` or ``12`` matches
-    ``000012.jpg``) or, for videos, the frame index.
-    """
-
-    path: Path
-    by_name: dict[str, list[BoxEntry]] = field(default_factory=dict)
-    by_id: dict[str, list[BoxEntry]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, score_threshold: float = 0.0) -> BoxesFile:
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"boxes file not found: {path}")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{path}: not a JSON file ({exc})") from None
-        id_to_name: dict[str, str] = {}
-        if isinstance(data, Mapping):
-            for image in data.get("images", []) or []:
-                if isinstance(image, Mapping) and "id" in image and "file_name" in image:
-                    id_to_name[str(image["id"])] = Path(str(image["file_name"])).name
-            data = data.get("annotations")
-        if not isinstance(data, list):
-            raise ValueError(f"{path}: expected a list of detections (or a dict with 'annotations')")
-        out = cls(path)
-        for i, item in enumerate(data):
-            where = f"{path}: entry {i}"
-            if not isinstance(item, Mapping) or "bbox" not in item:
-                raise ValueError(f"{where}: expected an object with 'bbox' [x, y, w, h]")
-            box = item["bbox"]
-            if not isinstance(box, Sequence) or len(box) != 4:
-                raise ValueError(f"{where}: 'bbox' must be [x, y, w, h], got {box!r}")
-            score = item.get("score")
-            if score is not None and float(score) < score_threshold:
-                continue
-            depth = item.get("root_depth")
-            if depth is None and isinstance(item.get("root_cam"), Sequence) and len(item["root_cam"]) == 3:
-                depth = item["root_cam"][2]
-            entry = BoxEntry(
-                [float(v) for v in box],
-                None if score is None else float(score),
-                None if depth is None else float(depth),
-            )
-            if "file_name" in item:
-                out.by_name.setdefault(Path(str(item["file_name"])).name, []).append(entry)
-            elif "image_id" in item:
-                key = str(item["image_id"])
-                if key in id_to_name:
-                    out.by_name.setdefault(id_to_name[key], []).append(entry)
-                else:
-                    out.by_id.setdefault(_id_key(key), []).append(entry)
-            else:
-                raise ValueError(f"{where}: needs 'image_id' or 'file_name'")
-        return out
-
-    def lookup(self, name: str | None = None, frame: int | None = None) -> list[BoxEntry] | None:
-        """Entries for an image file name or a video frame index; None if the file has none."""
-        if name is not None:
-            base = Path(name).name
-            if base in self.by_name:
-                return self.by_name[base]
-            for key in (Path(name).stem, base):
-                if _id_key(key) in self.by_id:
-                    return self.by_id[_id_key(key)]
-        if frame is not None and _id_key(str(frame)) in self.by_id:
-            return self.by_id[_id_key(str(frame))]
-        return None
-
-
-def _id_key(value: str) -> str:
-    """Numeric ids compare as integers ('000012' == '12'); others as strings."""
-    return str(int(value)) if value.isdigit() else value
 
 
 def _entries_to_arrays(entries: list[BoxEntry]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -268,7 +141,7 @@ def run_demo(
         "settings": _settings(estimator, boxes, frame, smooth),
         "results": [r.to_dict() for r in results],
     }
-    write_json_atomic(out_dir / "demo_summary.json", summary)
+    write_json_atomic(out_dir / "demo_summary.json", summary, indent=1, allow_nan=False)
     return results
 
 
@@ -322,7 +195,7 @@ def _run_image(
     stem = path.stem
     result.people = len(poses)
     result.warnings += poses.warnings
-    result.outputs["overlay"] = str(write_image(out_dir / f"{stem}_2d.jpg", poses.plot(image)))
+    result.outputs["overlay"] = str(write_image_atomic(out_dir / f"{stem}_2d.jpg", poses.plot(image)))
     if plot_3d:
         title = f"{path.name}: {len(poses)} person(s)"
         result.outputs["plot_3d"] = str(save_plot_3d(out_dir / f"{stem}_3d.png", list(poses), frame=frame, title=title,
@@ -332,7 +205,7 @@ def _run_image(
                                                          frame=frame, title=path.name))  # fmt: skip
     payload = poses.to_dict()
     payload["warnings"] = result.warnings
-    result.outputs["json"] = str(write_json_atomic(out_dir / f"{stem}.json", payload))
+    result.outputs["json"] = str(write_json_atomic(out_dir / f"{stem}.json", payload, indent=1, allow_nan=False))
     result.seconds = time.perf_counter() - started
     return result
 
@@ -433,5 +306,5 @@ def _run_video(
         result.outputs["plot_3d"] = str(save_plot_3d(out_dir / f"{path.stem}_3d.png", people, frame=frame,
                                                      title=f"{path.name} frame {index}", joint_set=estimator.joint_set))  # fmt: skip
     payload = {"source": str(path), "fps": fps, "size": [height, width], "smoothing": smooth, "frames": frames_json}
-    result.outputs["json"] = str(write_json_atomic(out_dir / f"{path.stem}.json", payload))
+    result.outputs["json"] = str(write_json_atomic(out_dir / f"{path.stem}.json", payload, indent=1, allow_nan=False))
     return result

@@ -9,6 +9,7 @@ depth, and ``pixel2cam`` gives camera-frame millimetres with the focal length an
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -23,16 +24,16 @@ from torch import nn
 
 from ..codec import decode, flip_back
 from ..geometry import crop_transforms, invert_affine, pixel2cam, process_boxes
-from ..image import ImageError, as_normalized, as_rgb, decode_image_bytes, read_image, warp_crops
+from ..image import ImageError, ImageInput, as_normalized, as_rgb, decode_image_bytes, read_image, warp_crops
 from ..joints import get_joint_set
 from .backends import make_backend
 from .detector import HOGPersonDetector, run_detector, whole_frame
+from .person_finder import DEFAULT_REFINE_PASSES, find_person, start_boxes
 from .result import PersonPose, Poses
 from .root_depth import DEFAULT_FOCAL, estimate_root_depth
+from .tracker import PoseTracker
 
 logger = logging.getLogger(__name__)
-
-ImageInput = str | os.PathLike | np.ndarray | bytes
 
 
 def _pair(value: float | Sequence[float] | np.ndarray, name: str) -> np.ndarray:
@@ -62,6 +63,7 @@ class _Job:
     focal: np.ndarray = field(default_factory=lambda: np.zeros(2))
     princpt: np.ndarray = field(default_factory=lambda: np.zeros(2))
     warnings: list[str] = field(default_factory=list)
+    starts: tuple[np.ndarray, list[str]] | None = None  # "auto" detector, one person: boxes to refine from
 
 
 class PoseEstimator:
@@ -74,9 +76,12 @@ class PoseEstimator:
         device: ``"cpu"`` or ``"cuda[:i]"``.
         flip_test: also run the mirrored crop and average, as the release's flip test
             (twice the network cost).
-        detector: where boxes come from when :meth:`predict` gets none: ``None`` or ``"hog"``
-            (OpenCV's HOG people detector, built in), ``"frame"`` (the whole image: one person),
-            or any callable ``image (H, W, 3) RGB -> boxes (N, 4) [x, y, w, h] [, scores (N,)]``.
+        detector: where boxes come from when :meth:`predict` gets none: ``"auto"`` (default): OpenCV's HOG
+            people detector; where it finds at most one person, the person is found from the whole image
+            and the detector's box, each re-cropped around the network's own joints
+            (:mod:`.person_finder`), keeping the most confident pass; ``"hog"``: the HOG boxes as
+            they are; ``"frame"``: the whole image as one person; or any callable
+            ``image (H, W, 3) RGB -> boxes (N, 4) [x, y, w, h] [, scores (N,)]``.
         focal: default focal length (fx, fy) or f in px; 1500 px as the release's demo. Per call
             overridable.
         princpt: default principal point (cx, cy) px; None means the image centre.
@@ -87,6 +92,7 @@ class PoseEstimator:
         optimize: PyTorch backend only: fold batch norms, channels-last (same outputs to ~1e-6).
         threads: ONNX Runtime intra-op threads, or ``torch.set_num_threads`` for PyTorch (global).
         box_scale: margin around each box before cropping (1.25 as trained).
+        refine_passes: ``detector="auto"``: re-crops from the network's joints after the first pass.
     """
 
     def __init__(
@@ -95,7 +101,7 @@ class PoseEstimator:
         backend: str = "torch",
         device: str = "cpu",
         flip_test: bool = False,
-        detector: str | Callable[[np.ndarray], Any] | None = None,
+        detector: str | Callable[[np.ndarray], Any] | None = "auto",
         focal: float | Sequence[float] | None = None,
         princpt: Sequence[float] | None = None,
         fallback_to_frame: bool = True,
@@ -104,6 +110,7 @@ class PoseEstimator:
         optimize: bool = True,
         threads: int | None = None,
         box_scale: float = 1.25,
+        refine_passes: int = DEFAULT_REFINE_PASSES,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -113,7 +120,11 @@ class PoseEstimator:
         self.spec = self.backend.spec
         self.joint_set = get_joint_set(self.spec.joint_set)
         self.flip_test = bool(flip_test)
+        self.find_single_person = detector in (None, "auto")
         self.detector = self._resolve_detector(detector)
+        if refine_passes < 0:
+            raise ValueError(f"refine_passes must be >= 0, got {refine_passes}")
+        self.refine_passes = int(refine_passes)
         self.focal = _pair(DEFAULT_FOCAL if focal is None else focal, "focal")
         self.princpt = None if princpt is None else _pair(princpt, "princpt")
         self.fallback_to_frame = bool(fallback_to_frame)
@@ -123,13 +134,13 @@ class PoseEstimator:
 
     @staticmethod
     def _resolve_detector(detector: Any) -> Callable[[np.ndarray], Any]:
-        if detector is None or detector == "hog":
+        if detector is None or detector in ("auto", "hog"):
             return HOGPersonDetector()
         if detector in ("frame", "full", "whole"):
             return whole_frame
         if callable(detector):
             return detector
-        raise ValueError(f"detector must be None, 'hog', 'frame' or a callable, got {detector!r}")
+        raise ValueError(f"detector must be 'auto', 'hog', 'frame' or a callable, got {detector!r}")
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -228,7 +239,11 @@ class PoseEstimator:
                 job.error = str(exc)
                 logger.warning("skipped %s: %s", job.source, exc)
             jobs.append(job)
-        return self._run(jobs)
+        results = self._run(jobs)
+        for i, job in enumerate(jobs):
+            if job.error is None and job.starts is not None:
+                results[i] = self._find_person(job)
+        return results
 
     def track(self, frames: Iterable[ImageInput], **tracker_args: Any) -> Iterator[Poses]:
         """Poses of a frame sequence with re-cropping from the previous frame and smoothing.
@@ -236,8 +251,6 @@ class PoseEstimator:
         A generator over :meth:`PoseTracker.update <convnextpose.inference.PoseTracker.update>`;
         ``tracker_args`` go to :class:`~convnextpose.inference.PoseTracker`.
         """
-        from .tracker import PoseTracker
-
         tracker = PoseTracker(self, **tracker_args)
         for frame in frames:
             yield tracker.update(frame)
@@ -275,6 +288,9 @@ class PoseEstimator:
             if root_depths is not None:
                 raise ValueError("root_depths were given without boxes; give both, or neither to use the detector")
             boxes, scores = run_detector(self.detector, job.image)
+            if self.find_single_person and len(boxes) <= 1:
+                job.starts = start_boxes(job.image.shape, boxes)
+                return
             if len(boxes) == 0 and self.fallback_to_frame:
                 boxes, scores = whole_frame(job.image)
                 job.warnings.append("no person detected: used the whole image as one person")
@@ -345,6 +361,23 @@ class PoseEstimator:
             results.append(Poses(people, job.image.shape[:2], job.source, None, job.warnings))
         return results
 
+    def _find_person(self, job: _Job) -> Poses:
+        """The one person of an image with no boxes: see :mod:`.person_finder`."""
+
+        def run(boxes: np.ndarray) -> Poses:
+            return self.predict(job.image, boxes, focal=job.focal, princpt=job.princpt)
+
+        starts, names = job.starts
+        found = find_person(run, starts, names, self.refine_passes)
+        people = []
+        if found is not None:
+            people = [dataclasses.replace(found.person, index=0)]
+            logger.info(
+                "%s: person found from the %s box, refine pass %d (mean confidence %.3f)",
+                job.source, found.start, found.refine_pass, found.mean_confidence,
+            )  # fmt: skip
+        return Poses(people, job.image.shape[:2], job.source, None, job.warnings)
+
     def _crops(self, job: _Job, rows: list[int]) -> np.ndarray:
         """(N, H, W, 3) uint8 RGB crops of the job's people."""
         return warp_crops(job.image, job.transforms[rows], self.input_size)
@@ -366,7 +399,9 @@ class PoseEstimator:
     def _decode(self, job: _Job, joints_hm: np.ndarray, confidence: np.ndarray) -> list[PersonPose]:
         boxes = job.crop_boxes
         inverse = invert_affine(job.transforms)
-        joints_img = decode(joints_hm, job.root_depths, inverse, self.input_size, self.spec.depth_dim)
+        joints_img = decode(
+            joints_hm, job.root_depths, inverse, self.input_size, self.spec.depth_dim, output_size=self.spec.output_size
+        )
         joints_cam = pixel2cam(joints_img, job.focal, job.princpt)
         root = self.joint_set.root_index
         people = []
@@ -375,9 +410,9 @@ class PoseEstimator:
                 PersonPose(
                     box=job.boxes[k].copy(),
                     crop_box=boxes[k].copy(),
-                    joints_2d=joints_img[k, :, :2],
-                    joints_3d=joints_cam[k],
-                    joints_3d_rel=joints_cam[k] - joints_cam[k, root],
+                    joints_img=joints_img[k, :, :2],
+                    joints_cam=joints_cam[k],
+                    joints_rel=joints_cam[k] - joints_cam[k, root],
                     confidence=confidence[k].astype(np.float64),
                     root_depth=float(job.root_depths[k]),
                     root_depth_source=job.depth_sources[k],

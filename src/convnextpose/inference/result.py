@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,27 @@ def _json_array(values: np.ndarray | None, decimals: int) -> Any:
     return np.array(flat, dtype=object).reshape(array.shape).tolist()
 
 
+#: Attribute and JSON names of 0.1 -> the names that say each array's frame.
+RENAMED = {"joints_2d": "joints_img", "joints_3d": "joints_cam", "joints_3d_rel": "joints_rel"}
+
+
+def _renamed(old: str, new: str) -> property:
+    """A deprecated alias of attribute ``new``, warning on every read and write."""
+
+    def warn() -> None:
+        warnings.warn(f"PersonPose.{old} is deprecated: use PersonPose.{new}", DeprecationWarning, stacklevel=3)
+
+    def get(self: Any) -> np.ndarray:
+        warn()
+        return getattr(self, new)
+
+    def set(self: Any, value: np.ndarray) -> None:
+        warn()
+        setattr(self, new, value)
+
+    return property(get, set, doc=f"Deprecated alias of :attr:`{new}`.")
+
+
 @dataclass
 class PersonPose:
     """One person's 3D pose in one image.
@@ -29,9 +51,9 @@ class PersonPose:
         box: (4,) float64, the person box [x, y, w, h] in original-image px, as given or detected.
         crop_box: (4,) float64, the box actually cropped: clipped to the image, grown to the
             network's aspect ratio and by 1.25 (the release's ``process_bbox``).
-        joints_2d: (J, 2) float64, original-image px.
-        joints_3d: (J, 3) float64, mm, camera frame (X right, Y down, Z forward).
-        joints_3d_rel: (J, 3) float64, mm, camera axes with the root joint at the origin.
+        joints_img: (J, 2) float64, original-image px.
+        joints_cam: (J, 3) float64, mm, camera frame (X right, Y down, Z forward).
+        joints_rel: (J, 3) float64, mm, camera axes with the root joint at the origin.
         confidence: (J,) float64 in [0, 1], heatmap mass near each joint's 2D peak.
         root_depth: Z of the root joint, mm.
         root_depth_source: ``"given"`` (caller, boxes file) or ``"prior"`` (box-size prior).
@@ -46,9 +68,9 @@ class PersonPose:
 
     box: np.ndarray
     crop_box: np.ndarray
-    joints_2d: np.ndarray
-    joints_3d: np.ndarray
-    joints_3d_rel: np.ndarray
+    joints_img: np.ndarray
+    joints_cam: np.ndarray
+    joints_rel: np.ndarray
     confidence: np.ndarray
     root_depth: float
     root_depth_source: str
@@ -59,6 +81,11 @@ class PersonPose:
     score: float | None = None
     index: int = 0
     track_id: int | None = None
+
+    # The 0.1 names did not say the frame; they work, with a DeprecationWarning, for one more release.
+    joints_2d = _renamed("joints_2d", "joints_img")
+    joints_3d = _renamed("joints_3d", "joints_cam")
+    joints_3d_rel = _renamed("joints_3d_rel", "joints_rel")
 
     @property
     def joint_names(self) -> tuple[str, ...]:
@@ -88,9 +115,9 @@ class PersonPose:
             "joint_set": self.joint_set.name,
             "joint_names": list(self.joint_names),
             "skeleton": [list(b) for b in self.skeleton],
-            "joints_2d": _json_array(self.joints_2d, decimals),
-            "joints_3d": _json_array(self.joints_3d, decimals),
-            "joints_3d_rel": _json_array(self.joints_3d_rel, decimals),
+            "joints_img": _json_array(self.joints_img, decimals),
+            "joints_cam": _json_array(self.joints_cam, decimals),
+            "joints_rel": _json_array(self.joints_rel, decimals),
             "confidence": _json_array(self.confidence, 4),
             "root_depth": None if not math.isfinite(self.root_depth) else round(float(self.root_depth), decimals),
             "root_depth_source": self.root_depth_source,
@@ -100,18 +127,22 @@ class PersonPose:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PersonPose:
-        """Rebuild from :meth:`to_dict` output (``None`` values come back as NaN)."""
+        """Rebuild from :meth:`to_dict` output (``None`` values come back as NaN).
+
+        Output of earlier versions, with ``joints_2d``/``joints_3d``/``joints_3d_rel``, reads too.
+        """
+
+        values = {**{RENAMED[k]: v for k, v in values.items() if k in RENAMED}, **values}
 
         def arr(key: str) -> np.ndarray:
             return np.array(values[key], dtype=np.float64)
 
-        joints_3d = arr("joints_3d")
         return cls(
             box=arr("box"),
             crop_box=arr("crop_box"),
-            joints_2d=arr("joints_2d"),
-            joints_3d=joints_3d,
-            joints_3d_rel=arr("joints_3d_rel"),
+            joints_img=arr("joints_img"),
+            joints_cam=arr("joints_cam"),
+            joints_rel=arr("joints_rel"),
             confidence=arr("confidence"),
             root_depth=float("nan") if values["root_depth"] is None else float(values["root_depth"]),
             root_depth_source=values["root_depth_source"],

@@ -3,35 +3,29 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from ..geometry import cam2pixel
+from ..geometry import box_from_joints, cam2pixel
+from ..image import ImageInput
 from .detector import box_iou, run_detector, whole_frame
 from .result import PersonPose, Poses
 from .smoothing import PoseSmoother
 
-if TYPE_CHECKING:
-    from .estimator import ImageInput, PoseEstimator
-
 logger = logging.getLogger(__name__)
 
 
-def box_from_joints(joints_2d: np.ndarray, margin: float = 1.2) -> np.ndarray:
-    """[x, y, w, h] px around the finite 2D joints, grown by ``margin`` about its centre.
+class FrameEstimator(Protocol):
+    """What the tracker uses of a :class:`~convnextpose.inference.PoseEstimator` (which builds trackers,
+    so the tracker names the interface instead of importing the class)."""
 
-    The joints stop at the wrists, ankles and head centre, so a tight box around them is a bit
-    smaller than the person; 1.2 makes up for it before the usual 1.25 crop margin.
-    Returns NaNs where fewer than two joints are finite.
-    """
-    points = np.asarray(joints_2d, dtype=np.float64)
-    points = points[np.isfinite(points).all(axis=1)]
-    if len(points) < 2:
-        return np.full(4, np.nan)
-    low, high = points.min(axis=0), points.max(axis=0)
-    centre, size = (low + high) / 2.0, (high - low) * margin
-    return np.concatenate([centre - size / 2.0, size])
+    detector: Any
+    fallback_to_frame: bool
+
+    def load_image(self, image: ImageInput, color_order: str = "rgb") -> np.ndarray: ...
+
+    def predict(self, image: ImageInput, boxes: Any = None, root_depths: Any = None, **options: Any) -> Poses: ...
 
 
 class PoseTracker:
@@ -45,7 +39,7 @@ class PoseTracker:
     joint confidence falls under ``min_confidence``.
 
     Smoothing filters each person's camera-frame joints (mm) and re-projects them, so
-    ``joints_2d``, ``joints_3d`` and ``joints_3d_rel`` stay consistent.
+    ``joints_img``, ``joints_cam`` and ``joints_rel`` stay consistent.
 
     Args:
         estimator: the :class:`~convnextpose.inference.PoseEstimator` to run.
@@ -63,7 +57,7 @@ class PoseTracker:
 
     def __init__(
         self,
-        estimator: PoseEstimator,
+        estimator: FrameEstimator,
         smooth: bool = True,
         min_cutoff: float = 1.0,
         beta: float = 0.01,
@@ -140,7 +134,7 @@ class PoseTracker:
             if self.smooth:
                 self._smooth(person, track_id, timestamp)
             people.append(person)
-            box = self._next_box(person.joints_2d, boxes[person.index])
+            box = self._next_box(person.joints_img, boxes[person.index])
             height, width = image.shape[:2]
             confident = not np.isfinite(person.confidence).any() or person.confidence.mean() >= self.min_confidence
             inside = (
@@ -198,9 +192,9 @@ class PoseTracker:
                 iou[:, t] = -1.0
         return [self._new_id() if i is None else i for i in ids]
 
-    def _next_box(self, joints_2d: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    def _next_box(self, joints_img: np.ndarray, previous: np.ndarray) -> np.ndarray:
         """Box around this frame's joints, its size kept within ``max_scale_change`` of ``previous``."""
-        box = box_from_joints(joints_2d)
+        box = box_from_joints(joints_img)
         if not np.isfinite(box).all():
             return box
         centre = box[:2] + box[2:] / 2.0
@@ -212,8 +206,8 @@ class PoseTracker:
         return self._next_id - 1
 
     def _smooth(self, person: PersonPose, track_id: int, timestamp: float | None) -> None:
-        joints_3d = self.smoother(track_id, person.joints_3d, timestamp)
-        person.joints_3d = joints_3d
-        person.joints_3d_rel = joints_3d - joints_3d[person.root_index]
-        person.joints_2d = cam2pixel(joints_3d, person.focal, person.princpt)[:, :2]
-        person.root_depth = float(joints_3d[person.root_index, 2])
+        joints_cam = self.smoother(track_id, person.joints_cam, timestamp)
+        person.joints_cam = joints_cam
+        person.joints_rel = joints_cam - joints_cam[person.root_index]
+        person.joints_img = cam2pixel(joints_cam, person.focal, person.princpt)[:, :2]
+        person.root_depth = float(joints_cam[person.root_index, 2])

@@ -17,11 +17,10 @@ from typing import Any
 import torch
 
 from ..atomic import atomic_open
-from .convnextpose import ConvNeXtPose, ModelSpec
+from .convnextpose import VARIANTS, ConvNeXtPose, ModelSpec, normalize_variant_name
 
 FORMAT_NAME = "convnextpose"
 FORMAT_VERSION = 1
-DEFAULT_DEPTH_DIM = 32
 
 # Named weights that ship inside the package: name -> file under convnextpose/weights/.
 PRETRAINED: dict[str, str] = {"xs-synthetic": "convnextpose_xs_synthetic.pth"}
@@ -111,6 +110,36 @@ def weights_path(path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+def resolve_weights(checkpoint: str | os.PathLike | None, weights_dir: str | os.PathLike | None = None) -> str:
+    """What a ``--checkpoint`` argument names: the one place the default weights are chosen.
+
+    Args:
+        checkpoint: a file (checkpoint, ``.onnx``, ``.tflite``), a name of :data:`PRETRAINED`, or None for
+            the default (:data:`DEFAULT_PRETRAINED`) when it is installed.
+        weights_dir: where shipped weights live (default: the package's ``weights/``).
+
+    Returns:
+        The path as a string, or the shipped name.
+
+    Raises:
+        ValueError: None given and the default weights are not installed (the message says what to pass).
+        FileNotFoundError: neither an existing file nor a shipped name (the message lists the names).
+    """
+    if checkpoint is None:
+        if DEFAULT_PRETRAINED in PRETRAINED:
+            folder = Path(weights_dir) if weights_dir is not None else weights_path(DEFAULT_PRETRAINED).parent
+            if (folder / PRETRAINED[DEFAULT_PRETRAINED]).is_file():
+                return DEFAULT_PRETRAINED
+        raise ValueError(
+            "no weights given: pass --checkpoint PATH (a release snapshot_N.pth.tar, a checkpoint of this package, "
+            f"or an exported .onnx/.tflite file); the default weights {DEFAULT_PRETRAINED!r} are not installed"
+        )
+    if str(checkpoint) in PRETRAINED or Path(checkpoint).is_file():
+        return str(checkpoint)
+    known = f"; shipped weights: {sorted(PRETRAINED)}" if PRETRAINED else ""
+    raise FileNotFoundError(f"checkpoint not found: {checkpoint}{known}")
+
+
 def load_state_dict_file(
     path: str | os.PathLike, map_location: str | torch.device = "cpu"
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -134,15 +163,65 @@ def _shape(state: Mapping[str, torch.Tensor], key: str, source: str) -> tuple[in
     return tuple(state[key].shape)
 
 
+#: Joint counts of the joint sets the release's datasets use (:mod:`convnextpose.joints`). A final layer's
+#: ``J x D`` outputs are split only into one of these unless the caller names ``num_joints``.
+KNOWN_JOINT_SETS: dict[int, str] = {18: "human36m", 21: "muco", 17: "mupots", 16: "mpii", 19: "coco"}
+#: The release's pairing of depth bins with head upsampling layers: the heatmap volume is a cube at 256x256
+#: (32 bins: 2 layers, 32x32x32, XS and S; 64 bins: 3 layers, 64x64x64, M and L). Nothing in a release
+#: snapshot records the upsampling count (it has no parameters), so it follows from the depth bins.
+RELEASE_UPSAMPLE_LAYERS: dict[int, int] = {32: 2, 64: 3}
+
+
+def _split_final_layer(
+    out_channels: int, num_joints: int | None, depth_dim: int | None, source: str
+) -> tuple[int, int]:
+    """Joints and depth bins of a final layer with ``out_channels = J * D`` outputs; never a guess."""
+    if num_joints is not None and depth_dim is not None:
+        if num_joints * depth_dim != out_channels:
+            raise CheckpointError(
+                f"{source}: head.final_layer has {out_channels} outputs, not {num_joints} joints x {depth_dim} bins"
+            )
+        return num_joints, depth_dim
+    if num_joints is not None or depth_dim is not None:
+        given, name = (num_joints, "joints") if num_joints is not None else (depth_dim, "depth bins")
+        if out_channels % given:
+            raise CheckpointError(
+                f"{source}: head.final_layer has {out_channels} outputs, not divisible by {given} {name}"
+            )
+        other = out_channels // given
+        return (num_joints, other) if num_joints is not None else (other, depth_dim)
+    options = [(j, d) for j in KNOWN_JOINT_SETS for d in RELEASE_UPSAMPLE_LAYERS if j * d == out_channels]
+    if len(options) == 1:
+        return options[0]
+    known = ", ".join(f"{j} ({name})" for j, name in sorted(KNOWN_JOINT_SETS.items()))
+    if not options:
+        raise CheckpointError(
+            f"{source}: head.final_layer has {out_channels} outputs, which is no known joint count ({known}) times "
+            f"{' or '.join(map(str, RELEASE_UPSAMPLE_LAYERS))} depth bins; pass num_joints= or depth_dim= to split it"
+        )
+    listed = "; ".join(f"{j} joints x {d} bins" for j, d in options)
+    raise CheckpointError(
+        f"{source}: head.final_layer has {out_channels} outputs, which splits several ways ({listed}); "
+        "pass num_joints= or depth_dim= (or variant=) to choose"
+    )
+
+
 def infer_spec(
     state: Mapping[str, torch.Tensor],
     num_joints: int | None = None,
     depth_dim: int | None = None,
     source: str = "state dict",
+    upsample_layers: int | None = None,
 ) -> dict[str, Any]:
-    """Read depths, dims, head width, joints and depth bins from the tensor shapes.
+    """Read depths, dims, head width, joints, depth bins and upsampling from the tensor shapes.
 
-    The final layer has ``J * D`` outputs; unless one of them is given, ``D`` is taken as 32.
+    The final layer has ``J * D`` outputs. Unless ``num_joints`` or ``depth_dim`` is given, ``J`` must be one
+    of :data:`KNOWN_JOINT_SETS` and ``D`` 32 or 64 (so 1,152 outputs are 18 joints x 64 bins, never 36 x 32).
+    The upsampling count follows the release's pairing :data:`RELEASE_UPSAMPLE_LAYERS` unless given.
+
+    Raises:
+        CheckpointError: a missing key, or a split or upsampling count the rule cannot settle (the message
+            names the options).
     """
     stage_blocks: dict[int, set[int]] = {}
     for key in state:
@@ -157,26 +236,31 @@ def infer_spec(
     dims = [_shape(state, f"backbone.stages.{i}.0.dwconv.weight", source)[0] for i in range(4)]
     head_width = _shape(state, "head.deconv_layers_1.pwconv.weight", source)[0]
     out_channels = _shape(state, "head.final_layer.weight", source)[0]
-    if depth_dim is None and num_joints is not None:
-        depth_dim = out_channels // num_joints if out_channels % num_joints == 0 else None
-        if depth_dim is None:
+    joints, depth_dim = _split_final_layer(out_channels, num_joints, depth_dim, source)
+    if upsample_layers is None:
+        if depth_dim not in RELEASE_UPSAMPLE_LAYERS:
+            pairs = ", ".join(f"{d} bins: {u} layers" for d, u in RELEASE_UPSAMPLE_LAYERS.items())
             raise CheckpointError(
-                f"{source}: final layer has {out_channels} outputs, not divisible by {num_joints} joints"
+                f"{source}: {depth_dim} depth bins have no release pairing with the head's upsampling count "
+                f"({pairs}); pass upsample_layers=2 (heatmaps at input/8) or 3 (input/4), or variant="
             )
-    depth_dim = depth_dim or DEFAULT_DEPTH_DIM
-    if out_channels % depth_dim:
-        raise CheckpointError(
-            f"{source}: head.final_layer has {out_channels} outputs, not a multiple of depth_dim={depth_dim}; "
-            "pass num_joints= or depth_dim= to say how to split it"
-        )
-    joints = out_channels // depth_dim
-    if num_joints is not None and joints != num_joints:
-        raise CheckpointError(f"{source}: head.final_layer has {out_channels} outputs, not {num_joints} x {depth_dim}")
-    return {"depths": depths, "dims": dims, "head_width": head_width, "num_joints": joints, "depth_dim": depth_dim}
+        upsample_layers = RELEASE_UPSAMPLE_LAYERS[depth_dim]
+    return {
+        "depths": depths,
+        "dims": dims,
+        "head_width": head_width,
+        "num_joints": joints,
+        "depth_dim": depth_dim,
+        "upsample_layers": upsample_layers,
+    }
 
 
-def _joint_set_for(num_joints: int) -> str:
-    return {18: "human36m", 21: "muco", 17: "mupots", 16: "mpii", 19: "coco"}.get(num_joints, "human36m")
+def joint_set_for(num_joints: int, source: str = "network") -> str:
+    """The joint set of a network with ``num_joints`` outputs (18: Human3.6M, 21: MuCo, ...)."""
+    if num_joints not in KNOWN_JOINT_SETS:
+        known = ", ".join(f"{j} ({name})" for j, name in sorted(KNOWN_JOINT_SETS.items()))
+        raise CheckpointError(f"{source}: {num_joints} joints match no known joint set ({known})")
+    return KNOWN_JOINT_SETS[num_joints]
 
 
 def load_model(
@@ -185,26 +269,38 @@ def load_model(
     num_joints: int | None = None,
     depth_dim: int | None = None,
     input_size: tuple[int, int] | None = None,
+    variant: str | None = None,
+    upsample_layers: int | None = None,
 ) -> ConvNeXtPose:
     """Load a ConvNeXtPose network from a checkpoint, in eval mode.
 
     Accepts a released ``snapshot_N.pth.tar`` (``{"epoch", "network", "optimizer"}``, keys with
-    or without ``module.``), a bare state dict, or a checkpoint written by this package, and infers
-    the architecture from the tensor shapes.
+    or without ``module.``), a bare state dict, or a checkpoint written by this package. Released files
+    record no architecture: it is read from the tensor shapes (see :func:`infer_spec`), so XS, S, M and
+    L load without being named, and the returned ``model.spec`` says what was inferred.
 
     Args:
         path: checkpoint file, or the name of weights shipped with the package.
         map_location: device to load the tensors onto.
-        num_joints: J, only needed where the final layer's J x D split is ambiguous.
-        depth_dim: D, as above (default 32).
+        num_joints: J, only needed where the final layer's J x D split is not a known joint count.
+        depth_dim: D, as above.
         input_size: (height, width) of the crop; default 256x256 or what the checkpoint records.
+        variant: ``"XS"``, ``"S"``, ``"M"`` or ``"L"``: take its depth bins and upsampling count and check the
+            file's backbone and head are that variant's.
+        upsample_layers: head layers that upsample (2 or 3), where the release's pairing with the depth
+            bins does not apply.
 
     Raises:
-        FileNotFoundError, CheckpointError: with the file, and the key or shape that is wrong.
+        FileNotFoundError, CheckpointError: with the file, and the key or shape that is wrong, or the
+            options where the layout cannot be settled.
     """
     path = weights_path(path)
     source = str(path)
     state, meta = load_state_dict_file(path, map_location)
+    named = VARIANTS[normalize_variant_name(variant)] if variant is not None else None
+    if named is not None:
+        depth_dim = named.depth_dim if depth_dim is None else depth_dim
+        upsample_layers = named.upsample_layers if upsample_layers is None else upsample_layers
     spec_values = meta.get("model_spec") if isinstance(meta.get("model_spec"), Mapping) else None
     if spec_values is not None:
         try:
@@ -212,12 +308,29 @@ def load_model(
         except (TypeError, ValueError) as exc:
             raise CheckpointError(f"{source}: bad model_spec entry ({exc})") from None
         kwargs = spec.to_dict()
+        asked = {"num_joints": num_joints, "depth_dim": depth_dim, "upsample_layers": upsample_layers}
+        clashes = [f"{k}={v} (file: {kwargs[k]})" for k, v in asked.items() if v is not None and v != kwargs[k]]
+        if clashes:
+            raise CheckpointError(f"{source}: its stored model_spec disagrees with {', '.join(clashes)}")
     else:
-        kwargs = infer_spec(state, num_joints, depth_dim, source)
-        kwargs["joint_set"] = _joint_set_for(kwargs["num_joints"])
+        try:
+            kwargs = infer_spec(state, num_joints, depth_dim, source, upsample_layers)
+            kwargs["joint_set"] = joint_set_for(kwargs["num_joints"], source)
+        except CheckpointError as exc:
+            if named is None:
+                raise
+            detail = str(exc).removeprefix(f"{source}: ")
+            raise CheckpointError(f"{source}: is not variant {variant!r} ({detail})") from None
     kwargs["drop_path_rate"] = 0.0
     if input_size is not None:
         kwargs["input_size"] = tuple(input_size)
+    if named is not None:
+        found = (tuple(kwargs["depths"]), tuple(kwargs["dims"]), kwargs["head_width"])
+        if found != (named.depths, named.dims, named.head_width):
+            raise CheckpointError(
+                f"{source}: is not variant {variant!r}: depths/dims/head width {found}, "
+                f"the variant has {(named.depths, named.dims, named.head_width)}"
+            )
     model = ConvNeXtPose(**kwargs)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))

@@ -29,11 +29,19 @@ class ModelSpec:
     input_size: tuple[int, int] = (256, 256)  # (height, width)
     drop_path_rate: float = 0.0
     joint_set: str = "human36m"
+    # Head layers that upsample x2: 2 in the release (XS, S; stride 8), 3 in the paper's M and L (stride 4).
+    # Checkpoints written before this field existed hold 2-layer heads, the default.
+    upsample_layers: int = 2
+
+    @property
+    def heatmap_stride(self) -> int:
+        """Input pixels per heatmap cell: 32 / 2**upsample_layers (8 for XS/S, 4 for M/L)."""
+        return 32 >> self.upsample_layers
 
     @property
     def output_size(self) -> tuple[int, int]:
-        """(height, width) of the heatmaps: the input divided by 8."""
-        return (self.input_size[0] // 8, self.input_size[1] // 8)
+        """(height, width) of the heatmaps: the input divided by :attr:`heatmap_stride`."""
+        return (self.input_size[0] // self.heatmap_stride, self.input_size[1] // self.heatmap_stride)
 
     def to_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
@@ -59,6 +67,7 @@ class ConvNeXtPose(nn.Module):
         input_size: (height, width) of the crop, each divisible by 32.
         drop_path_rate: stochastic depth for training.
         joint_set: name of the joint set in :mod:`convnextpose.joints` the J channels follow.
+        upsample_layers: head layers that upsample x2 (2: heatmaps at input/8, 3: at input/4).
     """
 
     def __init__(
@@ -71,6 +80,7 @@ class ConvNeXtPose(nn.Module):
         input_size: Sequence[int] = (256, 256),
         drop_path_rate: float = 0.0,
         joint_set: str = "human36m",
+        upsample_layers: int = 2,
     ) -> None:
         super().__init__()
         if len(input_size) != 2 or any(int(s) <= 0 or int(s) % 32 for s in input_size):
@@ -78,6 +88,8 @@ class ConvNeXtPose(nn.Module):
         for name, value in (("head_width", head_width), ("num_joints", num_joints), ("depth_dim", depth_dim)):
             if int(value) <= 0:
                 raise ValueError(f"{name} must be positive, got {value}")
+        if not 0 <= int(upsample_layers) <= 3:
+            raise ValueError(f"upsample_layers must be 0..3 (the head has three layers), got {upsample_layers}")
         self.spec = ModelSpec(
             depths=tuple(int(d) for d in depths),
             dims=tuple(int(d) for d in dims),
@@ -87,9 +99,10 @@ class ConvNeXtPose(nn.Module):
             input_size=(int(input_size[0]), int(input_size[1])),
             drop_path_rate=float(drop_path_rate),
             joint_set=joint_set,
+            upsample_layers=int(upsample_layers),
         )
         self.backbone = ConvNeXtBN(3, depths, dims, drop_path_rate)
-        self.head = HeadNet(self.backbone.out_channels, head_width, num_joints, depth_dim)
+        self.head = HeadNet(self.backbone.out_channels, head_width, num_joints, depth_dim, int(upsample_layers))
         self._init_weights()
 
     @property
@@ -109,7 +122,7 @@ class ConvNeXtPose(nn.Module):
         return self.spec.output_size
 
     def forward_heatmaps(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) normalised RGB -> (B, J*D, H/8, W/8) heatmap logits."""
+        """(B, 3, H, W) normalised RGB -> (B, J*D, H/s, W/s) heatmap logits, s = ``spec.heatmap_stride``."""
         return self.head(self.backbone(images))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -135,20 +148,36 @@ class ConvNeXtPose(nn.Module):
 
 @dataclass(frozen=True)
 class Variant:
-    """A named architecture: backbone depths and dims, and head width."""
+    """A named architecture: the paper's table (backbone depths and dims, head width, upsampling, depth bins)."""
 
     depths: tuple[int, ...]
     dims: tuple[int, ...]
     head_width: int
+    upsample_layers: int = 2
+    depth_dim: int = 32
     description: str = ""
     extra: dict = field(default_factory=dict)
 
+    def matches(self, spec: ModelSpec) -> bool:
+        """True when ``spec`` has this variant's backbone, head and output volume."""
+        return (
+            spec.depths == self.depths
+            and spec.dims == self.dims
+            and spec.head_width == self.head_width
+            and spec.upsample_layers == self.upsample_layers
+            and spec.depth_dim == self.depth_dim
+        )
 
+
+_PAPER_BACKBONE = ((3, 3, 9, 3), (48, 96, 192, 384))
+
+#: The paper's four networks (IEEE Access 2023, Table of variants; DATA_FORMATS.md section 7) and a tiny test net.
 VARIANTS: dict[str, Variant] = {
-    "xs": Variant((2, 2, 6, 2), (40, 80, 160, 320), 128, "the release's default configuration"),
-    "s": Variant((3, 3, 9, 3), (48, 96, 192, 384), 128, "the release's second configuration"),
-    "m": Variant((3, 3, 9, 3), (48, 96, 192, 384), 320, "the paper's 7.59 M-parameter model"),
-    "test": Variant((1, 1, 1, 1), (8, 16, 32, 64), 16, "tiny network for tests", {"input_size": (64, 64)}),
+    "xs": Variant((2, 2, 6, 2), (40, 80, 160, 320), 128, 2, 32, "the release's default configuration"),
+    "s": Variant(*_PAPER_BACKBONE, 256, 2, 32, "the paper's S"),
+    "m": Variant(*_PAPER_BACKBONE, 256, 3, 64, "the paper's M: S with a third upsampling layer, 64 depth bins"),
+    "l": Variant(*_PAPER_BACKBONE, 512, 3, 64, "the paper's L: M with a 512-wide head"),
+    "test": Variant((1, 1, 1, 1), (8, 16, 32, 64), 16, 2, 32, "tiny network for tests", {"input_size": (64, 64)}),
 }
 
 
@@ -162,22 +191,36 @@ def normalize_variant_name(variant: str) -> str:
     return name
 
 
-def build_model(variant: str = "S", num_joints: int = 18, depth_dim: int = 32, **overrides) -> ConvNeXtPose:
+def variant_name(spec: ModelSpec) -> str | None:
+    """The name of the registered variant ``spec`` is (``'xs'``, ``'s'``, ...), or None for a custom network."""
+    return next((name for name, variant in VARIANTS.items() if variant.matches(spec)), None)
+
+
+def build_model(variant: str = "S", num_joints: int = 18, depth_dim: int | None = None, **overrides) -> ConvNeXtPose:
     """Build a randomly initialised ConvNeXtPose network of a named variant.
 
     Args:
-        variant: one of ``XS``, ``S``, ``M`` (the paper's sizes) or ``test`` (tiny, 64x64 input).
+        variant: one of ``XS``, ``S``, ``M``, ``L`` (the paper's networks) or ``test`` (tiny, 64x64 input).
         num_joints: J, output joints (18 for Human3.6M, 21 for MuCo).
-        depth_dim: D, depth bins.
+        depth_dim: D, depth bins; default the variant's (32 for XS/S, 64 for M/L).
         **overrides: any :class:`ConvNeXtPose` argument, e.g. ``input_size=(192, 192)``,
-            ``drop_path_rate=0.1``, ``head_width=256``.
+            ``drop_path_rate=0.1``, ``head_width=256``, ``upsample_layers=3``.
 
     Returns:
         The network in training mode.
     """
     spec = VARIANTS[normalize_variant_name(variant)]
-    kwargs = dict(depths=spec.depths, dims=spec.dims, head_width=spec.head_width, **spec.extra)
-    kwargs.update(num_joints=num_joints, depth_dim=depth_dim)
+    kwargs = dict(
+        depths=spec.depths,
+        dims=spec.dims,
+        head_width=spec.head_width,
+        upsample_layers=spec.upsample_layers,
+        depth_dim=spec.depth_dim,
+        **spec.extra,
+    )
+    kwargs["num_joints"] = num_joints
+    if depth_dim is not None:
+        kwargs["depth_dim"] = depth_dim
     kwargs.update(overrides)
     return ConvNeXtPose(**kwargs)
 

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import cv2
 import numpy as np
 
 from ..joints import JointSet, get_joint_set
 
-if TYPE_CHECKING:
-    from ..inference.result import PersonPose
+
+class DrawnPose(Protocol):
+    """What drawing reads of one person; :class:`~convnextpose.inference.PersonPose` is one (named here, not
+    imported: the results import vis to plot themselves)."""
+
+    box: np.ndarray  # (4,) [x, y, w, h] px
+    joints_img: np.ndarray  # (J, 2) px
+    joints_cam: np.ndarray  # (J, 3) mm, camera frame
+    joints_rel: np.ndarray  # (J, 3) mm, root-relative
+    confidence: np.ndarray  # (J,)
+    joint_set: JointSet
+    root_depth: float
+    index: int
+    track_id: int | None
+
 
 # RGB, as every image inside the package is RGB.
 SIDE_COLORS: dict[str, tuple[int, int, int]] = {
@@ -34,7 +47,7 @@ def _line_width(image: np.ndarray) -> int:
 
 def draw_skeleton(
     image: np.ndarray,
-    joints_2d: np.ndarray,
+    joints_img: np.ndarray,
     joint_set: str | JointSet = "human36m",
     confidence: np.ndarray | None = None,
     min_confidence: float = 0.0,
@@ -45,7 +58,7 @@ def draw_skeleton(
 
     Args:
         image: (H, W, 3) uint8 RGB, modified in place.
-        joints_2d: (J, 2) px; non-finite joints and bones touching them are not drawn.
+        joints_img: (J, 2) px; non-finite joints and bones touching them are not drawn.
         joint_set: the joints' set (its skeleton and left/right names).
         confidence: optional (J,); joints below ``min_confidence`` are not drawn.
         thickness: line width px (default from the image size).
@@ -53,9 +66,9 @@ def draw_skeleton(
     """
     joint_set = get_joint_set(joint_set)
     colors = colors or SIDE_COLORS
-    points = np.asarray(joints_2d, dtype=np.float64)
+    points = np.asarray(joints_img, dtype=np.float64)
     if points.shape != (len(joint_set), 2):
-        raise ValueError(f"joints_2d must be ({len(joint_set)}, 2) for joint set {joint_set.name}, got {points.shape}")
+        raise ValueError(f"joints_img must be ({len(joint_set)}, 2) for joint set {joint_set.name}, got {points.shape}")
     show = np.isfinite(points).all(axis=1) & (np.abs(points) < 1e6).all(axis=1)
     if confidence is not None:
         conf = np.asarray(confidence, dtype=np.float64)
@@ -91,7 +104,7 @@ def draw_box(image: np.ndarray, box: np.ndarray, label: str | None = None, color
 
 def draw_poses(
     image: np.ndarray,
-    people: Sequence[PersonPose],
+    people: Sequence[DrawnPose],
     draw_boxes: bool = True,
     min_confidence: float = 0.0,
     show_depth: bool = True,
@@ -106,5 +119,5 @@ def draw_poses(
             name = f"#{person.track_id}" if person.track_id is not None else f"{person.index}"
             depth = f" {person.root_depth / 1000:.1f} m" if show_depth and np.isfinite(person.root_depth) else ""
             draw_box(canvas, person.box, name + depth)
-        draw_skeleton(canvas, person.joints_2d, person.joint_set, person.confidence, min_confidence)
+        draw_skeleton(canvas, person.joints_img, person.joint_set, person.confidence, min_confidence)
     return canvas

@@ -14,16 +14,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..joints import JointSet, get_joint_set
-from .draw2d import SIDE_COLORS, bone_side
+from .draw2d import SIDE_COLORS, DrawnPose, bone_side
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ..inference.result import PersonPose
-
 
 def _as_pose_list(
-    poses: Sequence[PersonPose] | Sequence[np.ndarray] | np.ndarray, frame: str
+    poses: Sequence[DrawnPose] | Sequence[np.ndarray] | np.ndarray, frame: str
 ) -> tuple[list[np.ndarray], list[str], JointSet | None]:
     """(J, 3) arrays to plot, labels, and the joint set if the inputs carry one."""
     if frame not in ("camera", "root"):
@@ -32,8 +30,8 @@ def _as_pose_list(
         poses = [poses] if poses.ndim == 2 else list(poses)
     arrays, labels, joint_set = [], [], None
     for i, pose in enumerate(poses):
-        if hasattr(pose, "joints_3d"):
-            arrays.append(np.asarray(pose.joints_3d_rel if frame == "root" else pose.joints_3d, dtype=np.float64))
+        if hasattr(pose, "joints_cam"):
+            arrays.append(np.asarray(pose.joints_rel if frame == "root" else pose.joints_cam, dtype=np.float64))
             labels.append(f"#{pose.track_id}" if pose.track_id is not None else str(pose.index))
             joint_set = pose.joint_set
         else:
@@ -48,7 +46,7 @@ def _to_plot_axes(points: np.ndarray) -> np.ndarray:
 
 
 def plot_poses_3d(
-    poses: Sequence[PersonPose] | Sequence[np.ndarray] | np.ndarray,
+    poses: Sequence[DrawnPose] | Sequence[np.ndarray] | np.ndarray,
     joint_set: str | JointSet | None = None,
     frame: str = "camera",
     title: str | None = None,

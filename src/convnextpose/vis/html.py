@@ -143,9 +143,9 @@ def viewer_data(
     for f, people in enumerate(frames):
         entries = []
         for person in people:
-            if hasattr(person, "joints_3d"):
+            if hasattr(person, "joints_cam"):
                 carried = person.joint_set
-                points = person.joints_3d_rel if frame == "root" else person.joints_3d
+                points = person.joints_rel if frame == "root" else person.joints_cam
             else:
                 points = person
             entries.append({"joints": _joints_json(np.asarray(points, dtype=np.float64))})

@@ -135,17 +135,17 @@
     }
     const result = await response.json();
     state.hasReference = true;
-    state.referencePose3d = result.pose.joints_3d;
+    state.referencePose3d = result.pose.joints_rel;
     const img = $("trainer-img");
     const url = URL.createObjectURL(file);
     img.onload = () => {
       URL.revokeObjectURL(url);
       const [w, h] = result.image_size;
-      drawSkeleton2d($("trainer-overlay"), w, h, result.pose.joints_2d, result.pose.confidence, null);
+      drawSkeleton2d($("trainer-overlay"), w, h, result.pose.joints_img, result.pose.confidence, null);
     };
     img.src = url;
     $("trainer-frame").hidden = false;
-    show3d(result.pose.joints_3d, null);
+    show3d(result.pose.joints_rel, null);
     const steps = result.session.steps;
     const hold = steps[steps.length - 1].hold_s;
     const which = steps.length > 1 ? ` (pose ${steps.length} of the workout)` : "";
@@ -244,7 +244,7 @@
     else $("matched-banner").textContent = "Matched!";
     const [w, h] = result.image_size;
     const pose = result.pose;
-    drawSkeleton2d($("live-overlay"), w, h, pose && pose.joints_2d, pose && pose.confidence, comparison.limb_errors);
+    drawSkeleton2d($("live-overlay"), w, h, pose && pose.joints_img, pose && pose.confidence, comparison.limb_errors);
     show3d(comparison.reference_pose || state.referencePose3d, comparison.live_pose || null);
   }
 
@@ -369,7 +369,7 @@
         const [w, h] = result.image_size;
         const pose = result.pose;
         const errors = result.comparison && result.comparison.limb_errors;
-        drawSkeleton2d($("live-overlay"), w, h, pose && pose.joints_2d, pose && pose.confidence, errors, img);
+        drawSkeleton2d($("live-overlay"), w, h, pose && pose.joints_img, pose && pose.confidence, errors, img);
       };
       img.src = url;
     } else {

@@ -16,8 +16,9 @@ from typing import Protocol
 
 import numpy as np
 
+from .anny import INSTALL_HINT
+
 BODIES = ("capsule", "anny")
-INSTALL_HINT = "the Anny body model needs the optional extra: pip install convnextpose[anny]"
 
 
 class BodyBackend(Protocol):

@@ -3,16 +3,16 @@ simulated detector outputs of the ``bbox_root`` files."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from ...atomic import atomic_open
+# The writers save JSON through the package's atomic writer (compact: indent=None), as common.write_json_atomic.
+from ...atomic import write_image_atomic
+from ...atomic import write_json_atomic as write_json_atomic
 from ...geometry import process_boxes
 from ..backends import check_bodies
 from ..render.frame import Frame, RenderResult, render_frame
@@ -97,27 +97,12 @@ def detector_box(
     return extended if valid else None
 
 
-def write_image(path: Path, image: np.ndarray, quality: int = 90) -> None:
-    """Write RGB uint8 as JPEG (or PNG by suffix), creating folders."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if path.suffix.lower() in (".jpg", ".jpeg") else []
-    if not cv2.imwrite(str(path), image[:, :, ::-1], params):
-        raise OSError(f"could not write image {path}")
-
-
 def render_and_write(frame: Frame, path: Path, quality: int, scene: LitScene | None = None) -> RenderResult:
     """Render a frame and write it as a JPEG; the frame's JPEG degradation is the file's own compression (encoded
     once, at the lower of ``quality`` and the degradation's)."""
     result = render_frame(frame, scene=scene, jpeg=False)
-    write_image(path, result.rgb, min(quality, frame.degradation.jpeg_quality or quality))
+    write_image_atomic(path, result.rgb, min(quality, frame.degradation.jpeg_quality or quality))
     return result
-
-
-def write_json_atomic(path: Path, data: object) -> None:
-    """Write JSON through a temporary file in the same folder and rename it into place."""
-    text = json.dumps(data, separators=(",", ":"))  # one string: the C encoder (json.dump streams in Python)
-    with atomic_open(path) as handle:
-        handle.write(text)
 
 
 def rounded(array: np.ndarray, decimals: int = 3) -> list:

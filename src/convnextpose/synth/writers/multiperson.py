@@ -15,7 +15,7 @@ MuPoTS writes::
     data/MultiPersonTestSet/TS<k>/occlusion.mat   occlusion_labels{frame, person}: 1x17, 1 = occluded
     data/MuPoTS-3D.json      images {id, file_name, width, height, intrinsic [fx, fy, cx, cy]};
                              annotations {id, image_id, bbox, keypoints_cam 17x3, keypoints_img 17x2, is_valid}
-    bbox_root/bbox_mupots_output.json   simulated detector boxes and roots of the valid people
+    bbox_root/bbox_root_mupots_output.json   simulated detector boxes and roots of the valid people
 
 A MuCo image is its own scene: 2-4 people in random library poses placed apart on the floor, a ``mupots`` camera that
 sees them all, a room or outdoor ground; boxes are the visible-mask boxes. A MuPoTS sequence is one static camera
@@ -280,7 +280,7 @@ def generate_mupots(
         image_size: frame height, px (TS1-5 square, TS6-20 16:9).
         people: (min, max) people per sequence.
         mat_files: write ``annot.mat`` and ``occlusion.mat`` per sequence (as the MATLAB evaluation reads them).
-        bbox_root: write simulated detector boxes and roots (``bbox_root/bbox_mupots_output.json``).
+        bbox_root: write simulated detector boxes and roots (``bbox_root/bbox_root_mupots_output.json``).
         **options: :class:`~.common.WriterOptions` (``bodies``, ``degradation``, ``backgrounds``, ``render``,
             ``jpeg_quality``, ``workers``, ``progress``).
     """
@@ -328,7 +328,7 @@ def generate_mupots(
         {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "person"}]},
     )
     if bbox_root:
-        common.write_json_atomic(out_dir / "bbox_root" / "bbox_mupots_output.json", detections)
+        common.write_json_atomic(out_dir / "bbox_root" / "bbox_root_mupots_output.json", detections)
     return out_dir
 
 

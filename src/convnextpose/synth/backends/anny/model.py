@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import INSTALL_HINT
+from . import INSTALL_HINT
 
 logger = logging.getLogger(__name__)
 

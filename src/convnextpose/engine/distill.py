@@ -1,0 +1,284 @@
+"""Knowledge distillation: a student ConvNeXtPose learns from one or more trained teacher networks.
+
+Each term is weighted in the config's ``distill`` section (:class:`~convnextpose.config.DistillConfig`):
+
+- ``volume``: KL(teacher || student) between each joint's x, y and z marginals of the softmax volume,
+  both at temperature T, times T^2 (Hinton et al.'s scaling). Marginals rather than the whole
+  volume: they compare networks whose volumes differ in size (XS's 32^3 and M's 64^3), and they are
+  what the soft-argmax reads.
+- ``coord``: L1 between the student's soft-argmax joints and the teachers', per joint
+  ``(|dx| + |dy| + |dz|) / 3`` in the student's heatmap units: the release's loss form.
+- ``feature``: MSE between backbone stage outputs, each channel standardised over its map (zero
+  mean, unit variance per sample), the student's through a 1x1 adapter to the teacher's width
+  (resized to the teacher's grid where it differs). Standardising both sides keeps the term near
+  1 whatever the stages' scales, so it cannot drown the other terms. The adapters
+  train with the student and are saved in its snapshots, never in its weights.
+
+Teachers run on the student's crops under ``torch.inference_mode`` (resized to their own input size
+where it differs; flip test optional), so their targets follow every augmentation. Their outputs are
+mapped into the student's units: a teacher cell ``x_t`` is the teacher-crop pixel ``x_t * s_t``,
+which the resize carries to the student crop, divided by the student's stride ``s_s``; depth bins
+scale by ``D_s / D_t`` (both cover the same 2 m). Marginals move onto the student's grid by linear
+splatting, which keeps their expectation. Teachers of other joint sets are matched by joint name;
+a joint no teacher has is left out of the teacher terms. With several teachers the targets are their
+mean.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..codec import flip_back
+from ..joints import get_joint_set, mapping_indices
+from ..models.checkpoint import load_model
+from ..models.convnextpose import ConvNeXtPose, ModelSpec
+from ..models.soft_argmax import soft_argmax_3d
+
+logger = logging.getLogger(__name__)
+
+
+def axis_map(teacher_cells: int, teacher_pixels: int, student_cells: int, student_pixels: int) -> tuple[float, float]:
+    """``(a, b)`` with student cell ``= a * teacher cell + b`` along one image axis.
+
+    A cell is ``pixels / cells`` crop pixels (the release's encoding), and a resize between the
+    crops maps pixel centres: ``(p_s + 0.5) = (p_t + 0.5) * student_pixels / teacher_pixels``.
+    """
+    stride_t, stride_s = teacher_pixels / teacher_cells, student_pixels / student_cells
+    ratio = student_pixels / teacher_pixels
+    return stride_t * ratio / stride_s, (0.5 * ratio - 0.5) / stride_s
+
+
+def splat_matrix(source_cells: int, target_cells: int, a: float, b: float) -> torch.Tensor:
+    """(source, target) weights moving a distribution over source cells onto target cells.
+
+    Source cell ``k`` sits at ``a * k + b`` in target units and is shared linearly between its two
+    neighbouring target cells (clamped to the grid), so the expectation is kept wherever the
+    mass stays inside the grid. The identity when ``a = 1, b = 0`` and the sizes agree.
+    """
+    position = (a * torch.arange(source_cells, dtype=torch.float64) + b).clamp(0, target_cells - 1)
+    cells = torch.arange(target_cells, dtype=torch.float64)
+    return (1.0 - (position[:, None] - cells[None, :]).abs()).clamp(min=0.0).float()
+
+
+def log_marginals(heatmaps: torch.Tensor, num_joints: int, depth_dim: int, temperature: float) -> list[torch.Tensor]:
+    """Log of each joint's x, y and z marginals of ``softmax(heatmaps / T)`` over its volume.
+
+    Args:
+        heatmaps: (B, J*D, H, W) logits.
+
+    Returns:
+        [(B, J, W), (B, J, H), (B, J, D)] float32 log-probabilities.
+    """
+    batch, _, height, width = heatmaps.shape
+    flat = heatmaps.float().reshape(batch, num_joints, -1) / temperature
+    volume = F.log_softmax(flat, dim=2).reshape(batch, num_joints, depth_dim, height, width)
+    return [volume.logsumexp(dim=(2, 3)), volume.logsumexp(dim=(2, 4)), volume.logsumexp(dim=(3, 4))]
+
+
+def standardise_channels(features: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Each channel of ``(N, C, H, W)`` features shifted and scaled to zero mean, unit variance over H x W."""
+    mean = features.mean(dim=(-2, -1), keepdim=True)
+    std = features.std(dim=(-2, -1), keepdim=True, unbiased=False)
+    return (features - mean) / (std + eps)
+
+
+@dataclass
+class TeacherTargets:
+    """What the teachers say about a batch, in the student's units and joints.
+
+    Attributes:
+        coords: (B, J, 3) heatmap units of the student.
+        marginals: [(B, J, W), (B, J, H), (B, J, D)] probabilities on the student's grid, at the temperature.
+        joint_mask: (J,) float 0/1: joints at least one teacher has.
+        stages: per teacher, the backbone stage outputs asked for (stage -> (B, C, h, w)).
+    """
+
+    coords: torch.Tensor
+    marginals: list[torch.Tensor]
+    joint_mask: torch.Tensor
+    stages: list[dict[int, torch.Tensor]]
+
+
+class Teacher:
+    """A frozen trained network that labels the student's crops.
+
+    Args:
+        path: its checkpoint (release snapshot, this package's, or a shipped name).
+        student: the student's spec (input size, grid, depth bins, joint set).
+        device: where it runs.
+        flip_test: average with its prediction on the mirrored crop.
+    """
+
+    def __init__(self, path: str, student: ModelSpec, device: torch.device, flip_test: bool = False) -> None:
+        self.path = str(path)
+        self.model = load_model(path, map_location=device).eval()
+        for parameter in self.model.parameters():
+            parameter.requires_grad_(False)
+        self.spec = self.model.spec
+        self.flip_test = bool(flip_test)
+        own, wanted = get_joint_set(self.spec.joint_set), get_joint_set(student.joint_set)
+        index = mapping_indices(own, wanted)  # per student joint: the teacher's joint, or -1
+        if not (index >= 0).any():
+            raise ValueError(
+                f"teacher {self.path}: joint set {own.name} shares no joint with the student's {wanted.name}"
+            )
+        self.joint_index = torch.as_tensor(np.where(index >= 0, index, 0), device=device)
+        self.joint_mask = torch.as_tensor(index >= 0, dtype=torch.float32, device=device)
+        self.flip_permutation = torch.as_tensor(own.flip_permutation, device=device)
+        (h_t, w_t), (h_s, w_s) = self.spec.output_size, student.output_size
+        ax, bx = axis_map(w_t, self.spec.input_size[1], w_s, student.input_size[1])
+        ay, by = axis_map(h_t, self.spec.input_size[0], h_s, student.input_size[0])
+        az = student.depth_dim / self.spec.depth_dim
+        self.affine = torch.tensor([[ax, ay, az], [bx, by, 0.0]], device=device)
+        self.splats = [
+            splat_matrix(w_t, w_s, ax, bx).to(device),
+            splat_matrix(h_t, h_s, ay, by).to(device),
+            splat_matrix(self.spec.depth_dim, student.depth_dim, az, 0.0).to(device),
+        ]
+
+    @torch.inference_mode()
+    def _forward(self, images: torch.Tensor, stages: Sequence[int]) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+        if tuple(images.shape[-2:]) != tuple(self.spec.input_size):
+            images = F.interpolate(
+                images, size=self.spec.input_size, mode="bilinear", align_corners=False, antialias=True
+            )
+        features = self.model.backbone.forward_stages(images)
+        heatmaps = self.model.head(features[-1])
+        if self.flip_test:
+            mirrored = self.model.forward_heatmaps(torch.flip(images, dims=[3]))
+            heatmaps = torch.cat([heatmaps, mirrored])
+        return heatmaps.float(), {s: features[s].float() for s in stages}
+
+    def targets(
+        self, images: torch.Tensor, temperature: float, stages: Sequence[int] = ()
+    ) -> tuple[torch.Tensor, list[torch.Tensor], dict[int, torch.Tensor]]:
+        """Coordinates (B, J_s, 3), marginals on the student's grid and stage outputs, for the student's joints."""
+        heatmaps, features = self._forward(images, stages)
+        heatmaps, features = heatmaps.clone(), {s: f.clone() for s, f in features.items()}  # usable by autograd
+        joints, bins = self.spec.num_joints, self.spec.depth_dim
+        coords = soft_argmax_3d(heatmaps, joints, bins)
+        marginals = [m.exp() for m in log_marginals(heatmaps, joints, bins, temperature)]
+        if self.flip_test:
+            n = len(images)
+            coords = (coords[:n] + flip_back(coords[n:], self.flip_permutation, self.spec.output_size[1])) / 2
+            mirrored = [m[n:, self.flip_permutation] for m in marginals]
+            mirrored[0] = mirrored[0].flip(-1)  # x -> W - 1 - x, the release's flip rule
+            marginals = [(m[:n] + f) / 2 for m, f in zip(marginals, mirrored)]
+        coords = coords * self.affine[0] + self.affine[1]
+        marginals = [m @ splat for m, splat in zip(marginals, self.splats)]
+        return coords[:, self.joint_index], [m[:, self.joint_index] for m in marginals], features
+
+
+class StudentWithAdapters(nn.Module):
+    """The student and its feature adapters as one module, so DDP and the optimiser see both.
+
+    ``forward(images)`` returns the heatmap logits (B, J*D, H, W) and ``{key: adapted stage output}``.
+    """
+
+    def __init__(self, student: ConvNeXtPose, adapters: nn.ModuleDict, stages: dict[str, int]) -> None:
+        super().__init__()
+        self.student = student
+        self.adapters = adapters
+        self.stages = dict(stages)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        if not self.adapters:
+            return self.student.forward_heatmaps(images), {}
+        features = self.student.backbone.forward_stages(images)
+        heatmaps = self.student.head(features[-1])
+        return heatmaps, {key: adapter(features[self.stages[key]]) for key, adapter in self.adapters.items()}
+
+
+class Distiller:
+    """The teachers of a run and the loss terms of :mod:`this module <convnextpose.engine.distill>`.
+
+    Args:
+        cfg: the ``distill`` section (teachers, weights, temperature, feature stages).
+        student: the student network (its spec fixes units and grid; its widths size the adapters).
+        device: where the teachers run.
+    """
+
+    def __init__(self, cfg, student: ConvNeXtPose, device: torch.device) -> None:
+        if not cfg.teachers:
+            raise ValueError("distill.teachers is empty: nothing to distil from")
+        self.cfg = cfg
+        self.spec = student.spec
+        self.teachers = [Teacher(path, student.spec, device, cfg.teacher_flip_test) for path in cfg.teachers]
+        self.stages = sorted(set(cfg.feature_stages)) if cfg.feature_weight > 0 else []
+        self.adapters = nn.ModuleDict()
+        self.adapter_stages: dict[str, int] = {}
+        for k, teacher in enumerate(self.teachers):
+            for stage in self.stages:
+                key = f"teacher{k}_stage{stage}"
+                self.adapters[key] = nn.Conv2d(student.spec.dims[stage], teacher.spec.dims[stage], kernel_size=1)
+                self.adapter_stages[key] = stage
+        self.adapters.to(device)
+        for teacher in self.teachers:
+            logger.info(
+                "teacher %s: %s joints, %s bins, input %s, heatmaps %s",
+                teacher.path, teacher.spec.num_joints, teacher.spec.depth_dim, teacher.spec.input_size,
+                teacher.spec.output_size,
+            )  # fmt: skip
+
+    def student_module(self, student: ConvNeXtPose) -> StudentWithAdapters:
+        """The module the trainer optimises (and wraps in DDP)."""
+        return StudentWithAdapters(student, self.adapters, self.adapter_stages)
+
+    def targets(self, images: torch.Tensor) -> TeacherTargets:
+        """Every teacher on the batch; per joint, the mean over the teachers that have it."""
+        weights, coords, marginals, stages = [], [], [[], [], []], []
+        for teacher in self.teachers:
+            c, m, s = teacher.targets(images, self.cfg.temperature, self.stages)
+            weights.append(teacher.joint_mask)
+            coords.append(c * teacher.joint_mask[:, None])
+            for axis in range(3):
+                marginals[axis].append(m[axis] * teacher.joint_mask[:, None])
+            stages.append(s)
+        total = torch.stack(weights).sum(0)
+        norm = total.clamp(min=1.0)
+        return TeacherTargets(
+            coords=torch.stack(coords).sum(0) / norm[:, None],
+            marginals=[torch.stack(m).sum(0) / norm[:, None] for m in marginals],
+            joint_mask=(total > 0).float(),
+            stages=stages,
+        )
+
+    def losses(
+        self, heatmaps: torch.Tensor, adapted: dict[str, torch.Tensor], targets: TeacherTargets
+    ) -> dict[str, torch.Tensor]:
+        """The weighted teacher terms for the student's heatmap logits and adapted stage outputs."""
+        cfg, spec = self.cfg, self.spec
+        mask = targets.joint_mask[None].expand(len(heatmaps), -1)
+        count = mask.sum().clamp(min=1.0)
+        out: dict[str, torch.Tensor] = {}
+        if cfg.volume_weight > 0:
+            log_student = log_marginals(heatmaps, spec.num_joints, spec.depth_dim, cfg.temperature)
+            kl = sum(
+                (teacher * (teacher.clamp(min=1e-12).log() - student)).sum(-1)
+                for teacher, student in zip(targets.marginals, log_student)
+            )
+            out["distill_volume"] = cfg.volume_weight * cfg.temperature**2 * (kl * mask).sum() / count
+        if cfg.coord_weight > 0:
+            coords = soft_argmax_3d(heatmaps.float(), spec.num_joints, spec.depth_dim)
+            l1 = (coords - targets.coords).abs().mean(-1)
+            out["distill_coord"] = cfg.coord_weight * (l1 * mask).sum() / count
+        if cfg.feature_weight > 0:
+            terms = []
+            for key, student_feature in adapted.items():
+                k, stage = int(key.split("_")[0].removeprefix("teacher")), self.adapter_stages[key]
+                teacher_feature = targets.stages[k][stage]
+                if student_feature.shape[-2:] != teacher_feature.shape[-2:]:
+                    student_feature = F.interpolate(
+                        student_feature, size=teacher_feature.shape[-2:], mode="bilinear", align_corners=False
+                    )
+                error = standardise_channels(student_feature.float()) - standardise_channels(teacher_feature)
+                terms.append(error.pow(2).mean())
+            out["distill_feature"] = cfg.feature_weight * torch.stack(terms).mean()
+        return out

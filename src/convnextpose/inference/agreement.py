@@ -1,0 +1,80 @@
+"""How closely one pose network follows another on the same images (a student and its teacher).
+
+For each image the reference (teacher) finds the person (or takes the given box). Two comparisons:
+
+- ``same_crop``: the other network on the reference's own crop box, so only the networks differ;
+- ``end_to_end``: the other network finding the person itself (``detector="auto"``), as a user runs it.
+
+Measures per person, then averaged: 2D PCK against the reference's joints at 0.05 and 0.1 of the
+person's size (the longer side of the box around the reference's 2D joints, grown by 1.2 as
+:func:`~convnextpose.geometry.box_from_joints`), the mean 2D distance in that unit, and the 3D
+MPJPE (mm) between the root-relative joints.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..geometry import box_from_joints
+from .estimator import PoseEstimator
+from .result import PersonPose
+
+PCK_THRESHOLDS = (0.05, 0.1)
+
+
+def person_size(joints_img: np.ndarray) -> float:
+    """The longer side (px) of the box around the 2D joints, grown by 1.2."""
+    box = box_from_joints(joints_img)
+    return float(max(box[2], box[3]))
+
+
+def compare_people(reference: PersonPose, other: PersonPose) -> dict[str, float]:
+    """PCK@0.05 / @0.1 (fractions), mean 2D distance (person sizes) and root-relative MPJPE (mm) of one person."""
+    size = person_size(reference.joints_img)
+    distance = np.linalg.norm(other.joints_img - reference.joints_img, axis=1) / size
+    out = {f"pck@{t}": float((distance < t).mean()) for t in PCK_THRESHOLDS}
+    out["mean_2d"] = float(distance.mean())
+    out["mpjpe_rel_mm"] = float(np.linalg.norm(other.joints_rel - reference.joints_rel, axis=1).mean())
+    return out
+
+
+def measure_agreement(
+    other: PoseEstimator,
+    reference: PoseEstimator,
+    images: Sequence[str | os.PathLike | np.ndarray],
+    boxes: Sequence[Sequence[float] | None] | None = None,
+) -> dict[str, Any]:
+    """Agreement of ``other`` with ``reference`` on single-person images.
+
+    Args:
+        other: the network under test (e.g. a distilled student).
+        reference: the network it should follow (e.g. the teacher).
+        images: paths or RGB arrays, one person each.
+        boxes: per image [x, y, w, h] px, or None for the reference to find the person.
+
+    Returns:
+        ``{"same_crop": {metric: mean}, "end_to_end": {metric: mean}, "per_image": [...]}``.
+    """
+    per_image = []
+    for i, image in enumerate(images):
+        box = None if boxes is None or boxes[i] is None else [list(boxes[i])]
+        found = reference.predict(image, box)
+        if not len(found):
+            raise ValueError(f"image {i}: the reference network found nobody")
+        teacher = found[0]
+        same = other.predict(image, [teacher.box], [teacher.root_depth])[0]
+        own = other.predict(image, box, None if box is None else [teacher.root_depth])
+        row = {"image": str(image) if not isinstance(image, np.ndarray) else f"array {i}"}
+        row["same_crop"] = compare_people(teacher, same)
+        row["end_to_end"] = compare_people(teacher, own[0]) if len(own) else None
+        per_image.append(row)
+    summary = {}
+    for mode in ("same_crop", "end_to_end"):
+        rows = [r[mode] for r in per_image if r[mode] is not None]
+        summary[mode] = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} if rows else {}
+        summary[mode]["found"] = len(rows) / len(per_image)
+    return {**summary, "per_image": per_image}

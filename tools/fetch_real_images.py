@@ -1,0 +1,180 @@
+"""Fetch real photographs from Debian packages into a git-ignored cache (``make real-images``).
+
+Two kinds, each from packages the Debian registry serves, with each package's licence recorded:
+
+- ``backgrounds/<package>/``: desktop wallpapers (landscapes, cities, abstract art), the backdrops
+  synthetic people are composited onto (``convnextpose data synth --backgrounds``). The largest
+  size of each wallpaper only, downscaled to at most 1920 px.
+- ``people/<package>/``: the few real photographs of people Debian ships: OpenCV's sample data
+  (``vtest.avi``, a pedestrian video, every second frame; basketball players; a footballer), as
+  label-free distillation data (``convnextpose data boxes`` finds the people).
+
+``SOURCES.md`` lists every package with its version, licence and file count; ``licenses/`` holds each
+package's copyright file. The shared test photos (``../shared/images``) are never fetched or used
+for training. Re-running skips packages already done (a ``.done`` marker per package folder).
+
+Needs ``apt-get`` (downloads as any user with a package index; run ``apt-get update`` once as root if
+there is none) and ``dpkg-deb``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+
+BACKGROUND_PACKAGES = ("plasma-workspace-wallpapers", "mate-backgrounds", "gnome-backgrounds", "ukui-wallpapers")
+PEOPLE_PACKAGES = ("opencv-doc",)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+MAX_SIDE = 1920
+OPENCV_PEOPLE_PHOTOS = ("basketball1.png", "basketball2.png", "messi5.jpg")
+VIDEO_FRAME_STEP = 2
+
+
+def run(command: list[str], cwd: Path | None = None) -> str:
+    try:
+        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        sys.exit(f"error: {command[0]} not found; this needs a Debian-based system (apt-get, dpkg-deb)")
+    if result.returncode != 0:
+        sys.exit(f"error: {' '.join(command)} failed:\n{result.stderr.strip()}")
+    return result.stdout
+
+
+def download(package: str, debs: Path) -> Path:
+    """The package's .deb in ``debs`` (downloaded once)."""
+    debs.mkdir(parents=True, exist_ok=True)
+    found = sorted(debs.glob(f"{package}_*.deb"))
+    if not found:
+        run(["apt-get", "download", "-q", package], cwd=debs)
+        found = sorted(debs.glob(f"{package}_*.deb"))
+    if not found:
+        sys.exit(f"error: apt-get download {package} wrote no .deb into {debs}")
+    return found[-1]
+
+
+def licence_of(copyright_text: str) -> str:
+    """The licence of the ``Files: *`` paragraph of a machine-readable Debian copyright file (else the first)."""
+    paragraphs = re.split(r"\n\s*\n", copyright_text)
+    for paragraph in paragraphs:
+        if re.search(r"^Files:\s*\*\s*$", paragraph, flags=re.M):
+            match = re.search(r"^License:\s*(.+)$", paragraph, flags=re.M)
+            if match:
+                return match.group(1).strip()
+    match = re.search(r"^License:\s*(.+)$", copyright_text, flags=re.M) or re.search(
+        r"Licen[sc]ed under (?:the )?(.+?)\.?\s*$", copyright_text, flags=re.M
+    )
+    return match.group(1).strip() if match else "see the copyright file"
+
+
+def save_image(image, target: Path) -> None:
+    height, width = image.shape[:2]
+    scale = MAX_SIDE / max(height, width)
+    if scale < 1:
+        image = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial.jpg")
+    if not cv2.imwrite(str(partial), image, [cv2.IMWRITE_JPEG_QUALITY, 92]):
+        sys.exit(f"error: could not write {target}")
+    partial.replace(target)
+
+
+def largest_per_wallpaper(files: list[Path]) -> list[Path]:
+    """One file per wallpaper: the biggest of the sizes a package ships (``Name/contents/images/WxH.jpg``,
+    ``Name_3840x2160.jpg``)."""
+    groups: dict[str, Path] = {}
+    for path in files:
+        key = str(path.parent) if path.parent.name == "images" else re.sub(r"[_-]?\d{3,5}x\d{3,5}", "", str(path.with_suffix("")))
+        if key not in groups or path.stat().st_size > groups[key].stat().st_size:
+            groups[key] = path
+    return sorted(groups.values())
+
+
+def backgrounds(root: Path, out: Path) -> int:
+    files = [p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and "screenshot" not in p.name.lower()]
+    count = 0
+    for path in largest_per_wallpaper(files):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None or min(image.shape[:2]) < 256:
+            continue
+        name = re.sub(r"[^A-Za-z0-9]+", "_", str(path.relative_to(root).with_suffix(""))).strip("_")
+        save_image(image, out / f"{name}.jpg")
+        count += 1
+    return count
+
+
+def opencv_people(root: Path, out: Path) -> int:
+    data = next(root.rglob("examples/data"), None)
+    if data is None:
+        sys.exit(f"error: no examples/data folder in the opencv-doc package under {root}")
+    count = 0
+    for name in OPENCV_PEOPLE_PHOTOS:
+        image = cv2.imread(str(data / name), cv2.IMREAD_COLOR)
+        if image is not None:
+            save_image(image, out / "photos" / f"{Path(name).stem}.jpg")
+            count += 1
+    capture = cv2.VideoCapture(str(data / "vtest.avi"))
+    index = 0
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if index % VIDEO_FRAME_STEP == 0:
+            save_image(frame, out / "vtest" / f"frame_{index:04d}.jpg")
+            count += 1
+        index += 1
+    capture.release()
+    return count
+
+
+def fetch(out: Path) -> None:
+    debs = out / "debs"
+    sources = []
+    jobs = [(p, "backgrounds", backgrounds) for p in BACKGROUND_PACKAGES] + [
+        (p, "people", opencv_people) for p in PEOPLE_PACKAGES
+    ]
+    for package, kind, extract in jobs:
+        folder = out / kind / package
+        deb = download(package, debs)
+        version = run(["dpkg-deb", "-f", str(deb), "Version"]).strip()
+        with tempfile.TemporaryDirectory(prefix="real-images-") as tmp:
+            run(["dpkg-deb", "-x", str(deb), tmp])
+            copyright_file = next(Path(tmp).glob(f"usr/share/doc/{package}/copyright"), None)
+            text = copyright_file.read_text(errors="replace") if copyright_file else ""
+            (out / "licenses").mkdir(parents=True, exist_ok=True)
+            (out / "licenses" / f"{package}.copyright").write_text(text)
+            if not (folder / ".done").exists():
+                if folder.exists():
+                    shutil.rmtree(folder)
+                count = extract(Path(tmp), folder)
+                (folder / ".done").write_text(f"{count}\n")
+        count = int((folder / ".done").read_text())
+        sources.append((package, version, kind, licence_of(text), count))
+        print(f"{package} {version}: {count} {kind} images -> {folder}")
+    lines = [
+        "# Real images fetched by `make real-images` (tools/fetch_real_images.py)",
+        "",
+        "| package | version | used as | licence (Debian copyright, `Files: *`) | images |",
+        "| --- | --- | --- | --- | ---: |",
+        *[f"| {p} | {v} | {k} | {lic} | {n} |" for p, v, k, lic, n in sources],
+        "",
+        "Each package's full copyright file is in `licenses/`. Never commit these files.",
+        "",
+    ]
+    (out / "SOURCES.md").write_text("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=".cache/real_images", help="cache folder (git-ignored)")
+    fetch(Path(parser.parse_args().out))
+
+
+if __name__ == "__main__":
+    main()
