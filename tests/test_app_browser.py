@@ -10,6 +10,7 @@ as trainer and camera (this made docs/images/fitness_app.png).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -96,14 +97,20 @@ def get_json(url: str) -> dict:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """`convnextpose serve` on a free loopback port, stopped afterwards."""
+    """`convnextpose serve` of a random-weight network on a free loopback port, stopped afterwards."""
     work = tmp_path_factory.mktemp("serve")
     checkpoint = random_checkpoint(work / "random.pth")
+    with serving(work, "--checkpoint", str(checkpoint), "--detector", "frame", "--min-confidence", "0") as base:
+        yield base, work
+
+
+@contextlib.contextmanager
+def serving(work: Path, *args: str):
+    """``convnextpose serve ARGS`` on a free loopback port until the block ends; yields its base URL."""
     port = free_port()
     log = open(work / "server.log", "w+")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [sys.executable, "-m", "convnextpose", "serve", "--checkpoint", str(checkpoint), "--port", str(port),
-         "--detector", "frame", "--min-confidence", "0", "--hold", "1"],
+        [sys.executable, "-m", "convnextpose", "serve", "--port", str(port), "--hold", "1", *args],
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -121,7 +128,7 @@ def server(tmp_path_factory):
         if process.poll() is not None:
             log.seek(0)
             pytest.fail(f"convnextpose serve exited with {process.returncode}:\n{log.read()}")
-        yield base, work
+        yield base
     finally:
         process.terminate()
         try:
@@ -273,23 +280,22 @@ def test_page_scores_a_fake_camera(server, open_browser, tmp_path):
 
 
 @pytest.mark.skipif(not os.environ.get("CONVNEXTPOSE_SCREENSHOT"), reason="set CONVNEXTPOSE_SCREENSHOT=out.png to run")
-def test_readme_screenshot(server, open_browser):
-    """The README's picture: sample photos as trainer and camera, a random-weight network serving."""
+def test_readme_screenshot(open_browser, tmp_path):
+    """The README's picture: sample photos as trainer and camera, served with the shipped default weights."""
+    from PIL import Image
     from selenium.webdriver.support.ui import WebDriverWait
 
     from conftest import shared_path
     from convnextpose.image import read_image
 
-    base, _ = server
     camera = read_image(shared_path("images", "single_person_3.png"))
-    browser = open_browser(as_camera_frames(camera), window="1180,900")
-    wait = WebDriverWait(browser, 60, poll_frequency=0.2)
-    browser.get(base + "/")
-    wait.until(lambda d: d.execute_script("return document.body.dataset.ready") == "1")
-    upload_trainer(browser, wait, shared_path("images", "single_person_4.png"))
-    browser.execute_script("document.getElementById('camera-button').click()")
-    wait.until(lambda d: d.execute_script("return window.fitnessApp.responses") >= 5)
-    from PIL import Image
-
-    png = Image.open(io.BytesIO(browser.get_screenshot_as_png())).convert("RGB")
+    with serving(tmp_path) as base:  # no --checkpoint: the default weights and person finder
+        browser = open_browser(as_camera_frames(camera), window="1180,900")
+        wait = WebDriverWait(browser, 60, poll_frequency=0.2)
+        browser.get(base + "/")
+        wait.until(lambda d: d.execute_script("return document.body.dataset.ready") == "1")
+        upload_trainer(browser, wait, shared_path("images", "single_person_4.png"))
+        browser.execute_script("document.getElementById('camera-button').click()")
+        wait.until(lambda d: d.execute_script("return window.fitnessApp.responses") >= 5)
+        png = Image.open(io.BytesIO(browser.get_screenshot_as_png())).convert("RGB")
     png.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(os.environ["CONVNEXTPOSE_SCREENSHOT"], optimize=True)

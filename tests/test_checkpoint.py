@@ -250,3 +250,20 @@ def test_one_resolver_of_the_weights_argument(tmp_path, monkeypatch):
     assert ckpt.resolve_weights(mine) == str(mine)
     with pytest.raises(FileNotFoundError, match=r"not found: .*nope\.pth; shipped weights: \['xs-synthetic'\]"):
         ckpt.resolve_weights(tmp_path / "nope.pth")
+
+
+def test_half_precision_weights_are_half_the_size_and_move_joints_by_little(tmp_path):
+    from convnextpose.models.checkpoint import save_weights
+
+    torch.manual_seed(0)
+    model = build_model("xs", input_size=(64, 64)).eval()
+    full = save_checkpoint(tmp_path / "full.pth", model, epoch=3)
+    half = save_weights(tmp_path / "half.pth", model, epoch=3)
+    assert half.stat().st_size < 0.55 * full.stat().st_size
+    loaded = load_model(half)
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    assert torch.load(half, weights_only=True)["network"]["head.final_layer.weight"].dtype == torch.float16
+    images = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        before, after = model(images), loaded(images)  # (B, J, 3) joints, heatmap units
+    assert (after - before).abs().max() < 0.01  # heatmap cells / depth bins

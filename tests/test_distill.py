@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import run_cli
 from convnextpose import build_model
 from convnextpose.config import ConfigError, load_config
 from convnextpose.data import TrainSamples, load_dataset
@@ -234,3 +237,20 @@ def test_agreement_of_a_network_with_itself_and_with_another(image_folder):
     assert same["end_to_end"]["found"] == 1.0
     differ = measure_agreement(PoseEstimator(other), PoseEstimator(teacher), images, boxes)
     assert differ["same_crop"]["pck@0.1"] < 0.9 and differ["same_crop"]["mpjpe_rel_mm"] > 10
+
+
+def test_agree_cli_compares_a_checkpoint_with_its_teacher_on_a_folder(image_folder, tmp_path):
+    teacher = peaked(build_model("test"), seed=5)
+    save_checkpoint(tmp_path / "teacher.pth", teacher)
+    save_checkpoint(tmp_path / "copy.pth", copy.deepcopy(teacher))
+    out = tmp_path / "agree.json"
+    result = run_cli("agree", str(tmp_path / "copy.pth"), "--teacher", str(tmp_path / "teacher.pth"),
+                     str(image_folder / "a"), "--json", str(out))  # fmt: skip
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| img")]
+    assert len(rows) == 8  # 4 images x (same crop, end to end)
+    assert "| **mean** | same_crop (found 100%) | 1.000 | 1.000 |" in result.stdout
+    saved = json.loads(out.read_text())
+    assert [Path(r["image"]).name for r in saved["per_image"]] == [f"img{i}.png" for i in range(4)]
+    missing = run_cli("agree", str(tmp_path / "copy.pth"), "--teacher", str(tmp_path / "teacher.pth"),
+                      str(tmp_path / "nowhere"), check=False)  # fmt: skip
+    assert missing.returncode == 1 and f"image not found: {tmp_path / 'nowhere'}" in missing.stderr

@@ -90,7 +90,11 @@ def largest_per_wallpaper(files: list[Path]) -> list[Path]:
     ``Name_3840x2160.jpg``)."""
     groups: dict[str, Path] = {}
     for path in files:
-        key = str(path.parent) if path.parent.name == "images" else re.sub(r"[_-]?\d{3,5}x\d{3,5}", "", str(path.with_suffix("")))
+        key = (
+            str(path.parent)
+            if path.parent.name == "images"
+            else re.sub(r"[_-]?\d{3,5}x\d{3,5}", "", str(path.with_suffix("")))
+        )
         if key not in groups or path.stat().st_size > groups[key].stat().st_size:
             groups[key] = path
     return sorted(groups.values())

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..geometry import box_from_joints
+from ..image import list_images
 from .estimator import PoseEstimator
 from .result import PersonPose
 
@@ -78,3 +80,38 @@ def measure_agreement(
         summary[mode] = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} if rows else {}
         summary[mode]["found"] = len(rows) / len(per_image)
     return {**summary, "per_image": per_image}
+
+
+def collect_images(sources: Sequence[str | os.PathLike]) -> list[Path]:
+    """The image files named by ``sources``: each a file, or a folder searched recursively (sorted).
+
+    Raises:
+        FileNotFoundError: a source that does not exist, or a folder with no image.
+    """
+    files: list[Path] = []
+    for source in map(Path, sources):
+        if source.is_dir():
+            found = list_images(source)
+            if not found:
+                raise FileNotFoundError(f"no images in folder {source}")
+            files.extend(found)
+        elif source.is_file():
+            files.append(source)
+        else:
+            raise FileNotFoundError(f"image not found: {source}")
+    return files
+
+
+def agreement_table(result: dict[str, Any]) -> str:
+    """A Markdown table of :func:`measure_agreement`'s result: one row per image and mode, then the means."""
+    names = ["pck@0.05", "pck@0.1", "mean_2d", "mpjpe_rel_mm"]
+    lines = ["| image | mode | " + " | ".join(names) + " |", "|---|---|" + "---:|" * len(names)]
+    for row in result["per_image"]:
+        for mode in ("same_crop", "end_to_end"):
+            values = row[mode]
+            cells = ["not found"] * len(names) if values is None else [f"{values[n]:.3f}" for n in names]
+            lines.append(f"| {Path(row['image']).name} | {mode} | " + " | ".join(cells) + " |")
+    for mode in ("same_crop", "end_to_end"):
+        cells = [f"{result[mode][n]:.3f}" if n in result[mode] else "-" for n in names]
+        lines.append(f"| **mean** | {mode} (found {result[mode]['found']:.0%}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
