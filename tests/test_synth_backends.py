@@ -14,6 +14,7 @@ from convnextpose.synth.people.sampling import sample_people
 from convnextpose.synth.render import render_frame
 
 pytest.importorskip("anny")
+pytestmark = pytest.mark.slow  # Anny's model cache takes minutes to build on a new machine
 
 H36M = get_joint_set("human36m")
 
@@ -45,6 +46,15 @@ def test_capsule_rest_skeleton_is_annys_average_adult(anny):
 
 @pytest.mark.parametrize("pose", ["standing", "arms_to_side", "squat", "lunge", "yoga_warrior_2", "plank", "waving"])
 def test_the_same_pose_puts_joints_and_boxes_in_the_same_places(anny, pose):
+    """An Anny person and its capsule twin (same stature and sex, same pose parameters) rendered by one camera.
+
+    The capsule skeleton is Anny's average adult scaled to the stature, while each Anny person has its own
+    proportions (bone lengths spread by 4-8 % of their mean, the anthropometry table in docs/data.md), and Anny's
+    knee joint is a surface keypoint that moves when the knee bends. Measured for this person (seed 1): root-relative
+    joints 12-31 mm apart on average and 20-48 mm at the worst joint (squat the most), so the bounds are 40 and 75 mm
+    (a joint 75 mm off is a different pose). The bodies agree less than the joints (capsules have no hair, hands or
+    clothing volume, mesh limbs are not round): the boxes of the visible masks overlap by IoU 0.87-0.99, bound 0.8.
+    """
     person = sample_people(anny, np.random.default_rng(1), [pose], variation=0.0)[0]
     stature = float(np.ptp(person.surface.rest_vertices[:, 2]))
     shape = [[stature, 1.0, anny.gender(person.shape)]]
@@ -58,7 +68,7 @@ def test_the_same_pose_puts_joints_and_boxes_in_the_same_places(anny, pose):
         results.append(render_frame(frame))
     anny_joints, capsule_joints = (r.joints_cam["human36m"][0, :17] for r in results)
     error = np.linalg.norm((anny_joints - anny_joints[0]) - (capsule_joints - capsule_joints[0]), axis=1)
-    assert error.mean() < 60 and error.max() < 110, (pose, error.round())  # mm, root-relative
+    assert error.mean() < 40 and error.max() < 75, (pose, error.round())  # mm, root-relative
     (ax, ay, aw, ah), (cx, cy, cw, ch) = (r.mask_box(0) for r in results)
     overlap = max(0.0, min(ax + aw, cx + cw) - max(ax, cx)) * max(0.0, min(ay + ah, cy + ch) - max(ay, cy))
-    assert overlap / (aw * ah + cw * ch - overlap) > 0.75, pose
+    assert overlap / (aw * ah + cw * ch - overlap) > 0.8, pose

@@ -66,7 +66,10 @@ def test_missing_empty_and_unreadable_folders_are_named(tmp_path):
 
 @pytest.mark.parametrize(
     "bodies",
-    ["capsule", pytest.param("anny", marks=pytest.mark.skipif(not find_spec("anny"), reason="needs the anny extra"))],
+    [
+        "capsule",
+        pytest.param("anny", marks=[pytest.mark.slow, pytest.mark.skipif(not find_spec("anny"), reason="anny")]),
+    ],
 )
 def test_people_are_composited_over_the_photo(photos, bodies):
     sampler = FrameSampler(seed=3, bodies=bodies, backgrounds=photos)

@@ -19,7 +19,7 @@ from convnextpose.synth.writers import human36m, multiperson
 from convnextpose.synth.writers.common import WriterOptions
 
 ANNY = pytest.mark.skipif(importlib.util.find_spec("anny") is None, reason="needs the optional anny extra")
-BODIES = ["capsule", pytest.param("anny", marks=ANNY)]
+BODIES = ["capsule", pytest.param("anny", marks=[ANNY, pytest.mark.slow])]  # Anny: slow (its model cache)
 TINY = {
     "human36m": {"subjects": (1, 9), "actions": (2,), "cameras": (1, 2), "frames": 2, "frame_stride": 64,
                  "image_size": 128},

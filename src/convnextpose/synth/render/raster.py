@@ -14,7 +14,7 @@ import numpy as np
 from ..camera import Camera
 from ..people.outfit import NUM_MATERIALS, Outfit, material_albedo
 from ..scene.lighting import srgb_to_linear
-from .samples import SurfaceSamples
+from .samples import BodyPoints, SurfaceSamples
 
 NEAR_MM = 50.0
 
@@ -153,7 +153,7 @@ def interpolate(values: np.ndarray, faces: np.ndarray, frags: Fragments) -> np.n
 
 
 @dataclass
-class MeshSurface:
+class MeshSurface(BodyPoints):
     """A posed, painted triangle mesh in the world (mm): what a mesh body back-end (Anny) gives the renderer.
 
     Attributes:
@@ -176,10 +176,6 @@ class MeshSurface:
     @property
     def points(self) -> np.ndarray:
         return self.vertices
-
-    def group_points(self, name: str) -> np.ndarray:
-        """(K, 3) world points of a body part."""
-        return self.vertices[self.groups[name]]
 
     def moved(self, rot: np.ndarray, shift: np.ndarray) -> MeshSurface:
         """The surface rotated by ``rot`` (3, 3) and shifted by ``shift`` (3,) (both float32)."""

@@ -16,11 +16,11 @@ from ..camera import Camera
 from ..people.outfit import Outfit, material_albedo, paint
 from ..scene.lighting import srgb_to_linear
 from .raster import NEAR_MM
-from .samples import SurfaceSamples
+from .samples import BodyPoints, SurfaceSamples
 
 
 @dataclass
-class CapsuleSurface:
+class CapsuleSurface(BodyPoints):
     """A posed body of capsules and ellipsoids in the world (mm): what the capsule back-end gives the renderer.
 
     Attributes:
@@ -56,10 +56,6 @@ class CapsuleSurface:
     @property
     def points(self) -> np.ndarray:
         return self.hull
-
-    def group_points(self, name: str) -> np.ndarray:
-        """(K, 3) world points of a body part."""
-        return self.hull[self.groups[name]]
 
     def moved(self, rot: np.ndarray, shift: np.ndarray) -> CapsuleSurface:
         """The body rotated by ``rot`` (3, 3) and shifted by ``shift`` (3,)."""

@@ -1,10 +1,27 @@
-"""The visible surface of the people in an image, as every people renderer (rasteriser, ray-caster) returns it."""
+"""What every body surface shares (:class:`BodyPoints`), and the visible surface of the people in an image as every
+people renderer (rasteriser, ray-caster) returns it (:class:`SurfaceSamples`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+
+class BodyPoints:
+    """World points on a posed body and named groups of them (``feet``, ``hands``, ``knees``, ``elbows``, ``seat``),
+    for boxes, footprints and floor contact; a surface sets ``groups`` and ``points``."""
+
+    groups: dict[str, np.ndarray]
+
+    @property
+    def points(self) -> np.ndarray:
+        """(N, 3) world mm."""
+        raise NotImplementedError
+
+    def group_points(self, name: str) -> np.ndarray:
+        """(K, 3) world points of a body part."""
+        return self.points[self.groups[name]]
 
 
 @dataclass
