@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import assert_h36m_release_layout
 from convnextpose.cli import main as cli_main
 from convnextpose.data import load_dataset
 from convnextpose.data.check import check_dataset
@@ -58,6 +59,7 @@ def test_format_passes_the_check_and_loads(fmt, bodies, tmp_path_factory):
 @pytest.mark.parametrize("bodies", BODIES)
 def test_human36m_layout_and_joints_on_the_rendered_person(bodies, tmp_path_factory):
     root = _generated("human36m", bodies, tmp_path_factory)
+    assert_h36m_release_layout(root)  # the checks the raw converter's output passes too
     for subject in (1, 9):
         data = json.loads((root / "annotations" / f"Human36M_subject{subject}_data.json").read_text())
         assert len(data["images"]) == len(data["annotations"]) == 1 * 2 * 2  # actions x cameras x frames
