@@ -1,6 +1,6 @@
 """The Anny body backend end to end (skipped when the optional ``anny`` extra is not installed).
 
-The first run builds Anny's model cache (1-2 minutes, once per machine; see docs/bodies.md); afterwards this file
+The first run builds Anny's model cache (1-2 minutes, once per machine; see docs/data.md); afterwards this file
 takes about 20-30 s on 2 CPU cores.
 """
 
