@@ -221,8 +221,8 @@ def studio(
         )
     ]
     wall_kind = list(T.WALLS)[int(rng.integers(len(T.WALLS)))]
+    texture = tex.get("wall_" + wall_kind, T.WALLS[wall_kind])  # one wallpaper for the room's four walls
     for normal in ((1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)):
-        texture = tex.get("wall_" + wall_kind, T.WALLS[wall_kind])
         planes.append(_wall(rng, np.array(normal), np.zeros(2), half_size * rng.uniform(0.9, 1.1), texture))
     height = rng.uniform(3200, 4200)
     planes.append(

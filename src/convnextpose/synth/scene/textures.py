@@ -289,3 +289,16 @@ class TexturePool:
             items.append(make(self.rng))
             return items[-1]
         return items[int(self.rng.integers(len(items)))]
+
+
+class FlatTextures(TexturePool):
+    """Stands in for a :class:`TexturePool` where nothing is drawn (annotation-only datasets): every texture is one
+    flat grey tile, so building a room costs nothing. It draws nothing from any generator, so the scene's own draws
+    (and with them the people) stay those of a rendered dataset."""
+
+    def __init__(self):
+        super().__init__(np.random.default_rng(0), per_kind=1)
+        self.flat = Texture(np.full((1, 1, 3), 0.5, np.float32), 1000.0)
+
+    def get(self, name: str, make) -> Texture:
+        return self.flat

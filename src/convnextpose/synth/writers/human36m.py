@@ -45,6 +45,7 @@ from ..render.frame import Frame
 from ..render.lit_scene import LitScene, light_scene
 from ..scene import rooms
 from ..scene.lighting import sample_lighting
+from ..scene.textures import FlatTextures
 from . import common
 
 ALL_SUBJECTS = (1, 5, 6, 7, 8, 9, 11)
@@ -117,7 +118,8 @@ def _studio(task: Human36mTask) -> _Studio:
     sampler = FrameSampler(seed=common.derived_seed(task.seed, 36, task.subject), bodies=task.options.bodies)
     rng, backend = sampler.rng, sampler.backend
     cameras = subject_cameras(task.seed, task.subject, task.image_size, task.camera_presets, "studio")
-    planes, boxes = rooms.studio(rng, sampler.textures, cameras)
+    textures = sampler.textures if task.options.render else FlatTextures()  # without images only the people count
+    planes, boxes = rooms.studio(rng, textures, cameras)
     if task.options.backgrounds is not None:  # photos behind the person instead of the room
         planes, boxes = rooms.floor_only(), []
     lighting = sample_lighting(rng, outdoor=False)
