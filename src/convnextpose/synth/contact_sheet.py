@@ -58,9 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import cv2
 
+    from ..atomic import atomic_path
+
     sheet = make_contact_sheet(args.seed, args.tile, bodies=args.bodies)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(args.output), sheet[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    with atomic_path(args.output, keep_suffix=True) as tmp:  # OpenCV picks the format by the suffix
+        if not cv2.imwrite(str(tmp), sheet[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9]):
+            raise OSError(f"could not write {args.output}")
     return 0
 
 
