@@ -267,3 +267,10 @@ def test_half_precision_weights_are_half_the_size_and_move_joints_by_little(tmp_
     with torch.no_grad():
         before, after = model(images), loaded(images)  # (B, J, 3) joints, heatmap units
     assert (after - before).abs().max() < 0.01  # heatmap cells / depth bins
+
+
+def test_shipped_weights_are_read_by_name():
+    from convnextpose.models.checkpoint import DEFAULT_PRETRAINED, read_checkpoint
+
+    payload = read_checkpoint(DEFAULT_PRETRAINED)
+    assert {"model_spec", "network"} <= set(payload)

@@ -92,14 +92,17 @@ def save_weights(path: str | os.PathLike, model: ConvNeXtPose, epoch: int = 0, h
 
 
 def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a checkpoint file safely (``weights_only=True``) and return its top-level dict.
+    """Load a checkpoint file (or weights shipped with the package, by name) safely (``weights_only=True``).
+
+    Returns:
+        The file's top-level dict.
 
     Raises:
         FileNotFoundError: no such file.
         CheckpointError: truncated or not a torch file, or it holds pickled objects other than
             tensors and plain containers.
     """
-    path = Path(path)
+    path = weights_path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
