@@ -1,7 +1,7 @@
-"""Speed of the Anny synthetic-people backend: sampled and rendered images per second on CPU.
+"""Speed of a synthetic body back-end (Anny meshes by default, or capsules): sampled and rendered images per second.
 
-``python -m benchmarks bodies -- --workers 2 --frames 40`` runs one process per worker (one thread each), every
-process sampling scenes and rendering them, and prints a Markdown table. Modes:
+``python -m benchmarks bodies -- --workers 2 --frames 40 [--bodies capsule]`` runs one process per worker (one
+thread each), every process sampling scenes and rendering them, and prints a Markdown table. Modes:
 
 - ``crop``: a Human3.6M-style frame, only the person's crop rendered at the network input size (the training case);
 - ``crop_multi``: three people (MuPoTS-style camera), the crop around one of them;
@@ -23,15 +23,16 @@ MODES = ("crop", "crop_multi", "full")
 
 
 def _worker(args: tuple) -> dict:
-    mode, seed, frames, size, warmup = args
+    mode, seed, frames, size, warmup, bodies = args
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import numpy as np
     import torch
 
     torch.set_num_threads(1)
-    from convnextpose.bodies import AnnyScene, render_frame
+    from convnextpose.synth.frames import FrameSampler
+    from convnextpose.synth.render import render_frame
 
-    scene = AnnyScene(seed=seed, batch_size=16)
+    scene = FrameSampler(seed=seed, bodies=bodies, batch_size=16)
 
     def one() -> None:
         if mode == "full":
@@ -42,7 +43,7 @@ def _worker(args: tuple) -> dict:
             render_frame(frame, crop=frame.person_box(0, 1.25), out_size=(size, size))
         else:
             frame = scene.sample_frame(num_people=3, camera="mupots")
-            k = int(np.argmax([p.vertices[:, 2].max() for p in frame.people]))
+            k = int(np.argmax([p.points[:, 2].max() for p in frame.people]))
             render_frame(frame, crop=frame.person_box(k, 1.25), out_size=(size, size))
 
     # Warm-up fills the texture pool and the pool of posed people, which later frames reuse.
@@ -54,8 +55,8 @@ def _worker(args: tuple) -> dict:
     return {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu, "frames": frames}
 
 
-def run(mode: str, workers: int, frames: int, size: int, warmup: int, seed: int) -> dict:
-    jobs = [(mode, seed + k, frames, size, warmup) for k in range(workers)]
+def run(mode: str, workers: int, frames: int, size: int, warmup: int, seed: int, bodies: str = "anny") -> dict:
+    jobs = [(mode, seed + k, frames, size, warmup, bodies) for k in range(workers)]
     if workers == 1:
         results = [_worker(jobs[0])]
     else:
@@ -82,20 +83,22 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--size", type=int, default=256, help="crop output size in pixels")
     parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated subset of {MODES}")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bodies", choices=("anny", "capsule"), default="anny", help="body back-end")
     args = parser.parse_args(argv)
-    try:
-        import anny  # noqa: F401
-    except ImportError:
-        print("skipped: the Anny backend needs the optional extra: pip install convnextpose[anny]")
-        return 0
+    if args.bodies == "anny":
+        try:
+            import anny  # noqa: F401
+        except ImportError:
+            print("skipped: the Anny backend needs the optional extra: pip install convnextpose[anny]")
+            return 0
     modes = [m for m in args.modes.split(",") if m]
     unknown = sorted(set(modes) - set(MODES))
     if unknown:
         print(f"unknown modes {unknown}; choose from {MODES}", file=sys.stderr)
         return 2
-    rows = [run(m, args.workers, args.frames, args.size, args.warmup, args.seed) for m in modes]
+    rows = [run(m, args.workers, args.frames, args.size, args.warmup, args.seed, args.bodies) for m in modes]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"Anny backend, {args.workers} worker process(es) x 1 thread, crops {args.size}x{args.size}, "
+    print(f"{args.bodies} bodies, {args.workers} worker process(es) x 1 thread, crops {args.size}x{args.size}, "
           f"{os.cpu_count()} CPUs, load average {load:.1f} at the end\n")  # fmt: skip
     print("| mode | images | images/s (wall, all workers) | CPU ms / image | images/s per core (CPU time) |")
     print("|---|---|---|---|---|")

@@ -38,7 +38,9 @@ def score_person(joint_names: list[str], joints_img: np.ndarray, box: np.ndarray
     for part in LIMBS:
         left, right = predicted["L_" + part], predicted["R_" + part]
         own = np.linalg.norm(left - label["joints"]["L_" + part]) + np.linalg.norm(right - label["joints"]["R_" + part])
-        swap = np.linalg.norm(left - label["joints"]["R_" + part]) + np.linalg.norm(right - label["joints"]["L_" + part])
+        swap = np.linalg.norm(left - label["joints"]["R_" + part]) + np.linalg.norm(
+            right - label["joints"]["L_" + part]
+        )
         sides += int(own < swap)
     iou = float(box_iou(np.asarray([label["box"]], dtype=np.float64), np.asarray([box], dtype=np.float64))[0, 0])
     return {"iou": iou, "pck@0.1": float(np.mean(np.asarray(errors) < 0.1)), "sides_right": sides}

@@ -82,7 +82,10 @@ def main() -> int:
     models = {"teacher": args.teacher, "baseline": args.baseline, "student": args.student}
     report: dict = {"models": models, "held_out": {}, "agreement": {}}
     lines = ["## Held-out synthetic people (ground-truth boxes and roots, flip test)", ""]
-    lines += ["| model | checkpoint | MPJPE (mm) | PA-MPJPE rigid (mm) | PA-MPJPE similarity (mm) |", "|---|---|---:|---:|---:|"]
+    lines += [
+        "| model | checkpoint | MPJPE (mm) | PA-MPJPE rigid (mm) | PA-MPJPE similarity (mm) |",
+        "|---|---|---:|---:|---:|",
+    ]
     for name, checkpoint in models.items():
         errors = held_out_errors(checkpoint, data_root)
         report["held_out"][name] = errors

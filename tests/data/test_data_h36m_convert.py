@@ -360,3 +360,22 @@ def test_cli_generates_raw_data_and_converts_it(tmp_path, capsys):
     assert "nowhere" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="human36m-raw takes"):
         cli_main(["data", "synth", "--out", str(raw), "--format", "human36m-raw", "--images", "3"])
+
+
+@pytest.mark.slow  # Anny's model cache takes minutes to build on a new machine
+def test_anny_bodies_go_through_the_same_raw_writer_and_converter(tmp_path):
+    pytest.importorskip("anny")
+    small = {"subjects": (9,), "actions": (3,), "subactions": (1,), "cameras": (1, 2)}
+    raw = generate_human36m_raw(tmp_path / "raw", seed=0, frames=2, image_size=96, bodies="anny", progress=False,
+                                **small)  # fmt: skip
+    out = convert_h36m(raw, tmp_path / "Human36M", progress=False, **small).out_dir
+    assert_h36m_release_layout(out)
+    assert check_dataset(out).ok
+    # The raw poses are the Anny people of the human36m writer's studio recording with the same seed.
+    truth = generate_dataset("human36m", tmp_path / "truth", seed=0, frames=2, image_size=96, bodies="anny",
+                             recording="studio", render=False, bbox_root=False, progress=False, **small)  # fmt: skip
+    joints, true_joints = (
+        json.loads((root / "annotations" / "Human36M_subject9_joint_3d.json").read_text()) for root in (out, truth)
+    )
+    for frame in ("0", "1"):
+        assert np.abs(np.array(joints["3"]["1"][frame]) - true_joints["3"]["1"][frame]).max() < 1e-3

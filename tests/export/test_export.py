@@ -102,7 +102,7 @@ def test_onnx_matches_our_pytorch_on_the_official_fixture(official, official_inp
     coords, confidence = session.run(None, {"images": official_input})
     with torch.no_grad():
         expected_coords, expected_conf = official.forward_with_confidence(torch.from_numpy(official_input))
-    # Softmax over 32k voxels in float32 (see tests/test_models.py): 1e-4 abs + 1e-5 rel.
+    # Softmax over 32k voxels in float32 (see tests/models/test_models.py): 1e-4 abs + 1e-5 rel.
     np.testing.assert_allclose(coords, expected_coords.numpy(), rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(confidence, expected_conf.numpy(), rtol=1e-5, atol=1e-4)
 

@@ -1,4 +1,4 @@
-"""The synthetic generator: determinism, body model, motion limits, z-buffer rendering, CLI and ``data check``."""
+"""The synthetic generator with capsule bodies: determinism, the body, motion, ray casting, occlusion, CLI, data check."""
 
 from __future__ import annotations
 
@@ -11,21 +11,22 @@ import pytest
 from conftest import annotations_copy, run_cli
 from convnextpose.cli import main as cli_main
 from convnextpose.data.check import check_dataset, detect_format
+from convnextpose.joints import get_joint_set
 from convnextpose.synth import generate_dataset
-from convnextpose.synth.body import (
-    DOF_INDEX,
-    DOF_LIMITS,
-    JOINT_INDEX,
-    BodyShape,
-    forward_kinematics,
-    rest_angles,
-)
-from convnextpose.synth.common import joint_occlusion, render_frame, sample_actor
-from convnextpose.synth.motion import H36M_ACTIONS, Motion, sample_motion
-from convnextpose.synth.render import Camera, Canvas, Light, draw_capsule, draw_ellipsoid, look_at
-from convnextpose.synth.scene import Person, render_background, sample_scene
+from convnextpose.synth.backends import get_backend
+from convnextpose.synth.camera import Camera
+from convnextpose.synth.frames import FrameSampler
+from convnextpose.synth.people import kinematics, limits
+from convnextpose.synth.people.collision import has_self_intersection
+from convnextpose.synth.people.library import POSE_LIBRARY, pose_params
+from convnextpose.synth.people.motion import moving_person
+from convnextpose.synth.people.sampling import sample_people
+from convnextpose.synth.render import render_frame
+from convnextpose.synth.render.frame import joint_visibility
+from convnextpose.synth.render.raycast import capsule_hits, capsule_normals, ellipsoid_hits
 
 TINY_H36M = {"subjects": (1, 9), "actions": (2,), "cameras": (1, 2), "frames": 2, "image_size": 96, "progress": False}
+H36M = get_joint_set("human36m")
 
 
 def _digest(root):
@@ -44,6 +45,18 @@ def test_same_seed_same_bytes_for_any_number_of_workers(tmp_path):
     assert a == b and a != c
 
 
+def test_annotations_without_images_are_those_with_images(tmp_path):
+    # Without images, a subject's sequences are posed once for all cameras (joints only): the same joints and cameras.
+    opts = {**TINY_H36M, "subjects": (1,), "actions": (2, 3)}
+    with_images = generate_dataset("human36m", tmp_path / "a", seed=5, **opts)
+    without = generate_dataset("human36m", tmp_path / "b", seed=5, render=False, **opts)
+    for name in ("Human36M_subject1_joint_3d.json", "Human36M_subject1_camera.json"):
+        assert (with_images / "annotations" / name).read_bytes() == (without / "annotations" / name).read_bytes()
+    assert not (without / "images").exists()
+    data = json.loads((without / "annotations" / "Human36M_subject1_data.json").read_text())
+    assert len(data["images"]) == 2 * 2 * 2  # actions x cameras x frames
+
+
 def test_generator_rejects_unknown_formats_and_options(tmp_path):
     with pytest.raises(ValueError, match="unknown synthetic format"):
         generate_dataset("h37m", tmp_path)
@@ -51,90 +64,116 @@ def test_generator_rejects_unknown_formats_and_options(tmp_path):
         generate_dataset("human36m", tmp_path, sequences=(1,))
     with pytest.raises(ValueError, match="action indices are 2..16"):
         generate_dataset("human36m", tmp_path, actions=(1,))
+    with pytest.raises(ValueError, match="unknown recording 'video'"):
+        generate_dataset("human36m", tmp_path, recording="video", render=False)
+    with pytest.raises(ValueError, match="unknown camera preset 'dslr'"):
+        generate_dataset("human36m", tmp_path, camera_presets=("dslr",), render=False)
+    with pytest.raises(ValueError, match="unknown bodies 'mesh'"):
+        generate_dataset("muco", tmp_path, bodies="mesh", render=False)
 
 
-def _camera_facing(width=400, distance=4000.0):
-    """A camera at +y looking back at the origin (a person with yaw 0 faces it)."""
-    rotation, translation = look_at(np.array([0.0, distance, 1000.0]), np.array([0.0, 0.0, 1000.0]))
-    return Camera(rotation, translation, np.array([400.0, 400.0]), np.array([width / 2, width / 2]), width, width)
+def _standing(pose: str = "standing", yaw: float = 0.0):
+    """One capsule person in a library pose, facing -Y turned by ``yaw``."""
+    person = sample_people(get_backend("capsule"), np.random.default_rng(0), [pose], variation=0.0)[0]
+    return person.transformed(yaw, np.zeros(2))
 
 
-def test_body_proportions_and_handedness():
-    shape = BodyShape(1750.0)
-    joints, _ = forward_kinematics(shape, rest_angles()[None], np.array([[0.0, 0.0, 0.0]]), np.zeros(1))
-    j = joints[0]
-    thigh = np.linalg.norm(j[JOINT_INDEX["L_Hip"]] - j[JOINT_INDEX["L_Knee"]])
-    assert thigh == pytest.approx(0.245 * 1750)  # Drillis & Contini
-    assert np.linalg.norm(j[JOINT_INDEX["R_Shoulder"]] - j[JOINT_INDEX["R_Elbow"]]) == pytest.approx(0.186 * 1750)
-    assert j[JOINT_INDEX["Head_top"], 2] > j[JOINT_INDEX["Head"], 2] > j[JOINT_INDEX["Thorax"], 2]
-    assert j[JOINT_INDEX["Nose"], 1] > j[JOINT_INDEX["Head"], 1]  # the face points forward (+y)
-    camera = _camera_facing()
-    uv = camera.project(camera.to_cam(j))
-    # Facing the camera, the person's left side appears on the image's right.
-    assert uv[JOINT_INDEX["L_Shoulder"], 0] > uv[JOINT_INDEX["R_Shoulder"], 0]
-    assert uv[JOINT_INDEX["Head_top"], 1] < uv[JOINT_INDEX["Pelvis"], 1]
-    # Flexing the left hip brings the left knee forward (toward the camera).
-    angles = rest_angles()
-    angles[DOF_INDEX["L_hip_flex"]] = 60
-    bent, _ = forward_kinematics(shape, angles[None], np.zeros((1, 3)), np.zeros(1))
-    assert bent[0, JOINT_INDEX["L_Knee"], 1] > j[JOINT_INDEX["L_Knee"], 1] + 300
+def _camera_in_front(width: int = 240, distance: float = 4000.0) -> Camera:
+    """A camera on -Y looking back at a standing person (who faces it)."""
+    return Camera.look_at([0.0, -distance, 900.0], [0.0, 0.0, 900.0], width * 1.2, (width, width))
 
 
-@pytest.mark.parametrize("action", H36M_ACTIONS)
-def test_motion_is_smooth_and_within_joint_limits(action):
-    times = np.arange(250) / 50.0
-    motion = sample_motion(np.random.default_rng(1), action, times)
-    assert (motion.angles >= DOF_LIMITS[:, 0] - 1e-9).all() and (motion.angles <= DOF_LIMITS[:, 1] + 1e-9).all()
-    assert np.abs(np.diff(motion.angles, axis=0)).max() < 6.0  # degrees per frame at 50 fps
-    step = np.linalg.norm(np.diff(motion.root_xy, axis=0), axis=1)
-    assert step.max() < 60.0  # under 3 m/s
-    assert np.abs(motion.root_xy).max() < 2000.0  # stays in the capture area
+def test_capsule_body_is_upright_on_the_floor_and_left_is_left():
+    person = _standing("arms_to_side")
+    joints = person.joints["human36m"]
+    assert person.points[:, 2].min() == pytest.approx(0.0, abs=1e-6)  # on the floor
+    assert joints[H36M.index("Head"), 2] > joints[H36M.index("Neck"), 2] > joints[H36M.index("Pelvis"), 2]
+    stature = person.shape[0]
+    assert person.points[:, 2].max() == pytest.approx(stature, rel=0.03)
+    # Body frame: the person faces -Y, so their left is +X; seen from the front it is on the image's right.
+    assert joints[H36M.index("L_Wrist"), 0] > joints[H36M.index("R_Wrist"), 0] + 0.6 * stature
+    uv = _camera_in_front().world_to_image(joints)
+    assert uv[H36M.index("L_Shoulder"), 0] > uv[H36M.index("R_Shoulder"), 0]
+    # The pose parameters mean the same as for Anny: measured back from the joints.
+    lunge = _standing("lunge").joints["human36m"]
+    measured = kinematics.measure_pose({n: lunge[H36M.index(n)] for n in H36M.names})
+    params = POSE_LIBRARY["lunge"].params
+    assert measured["L_knee_flex"] == pytest.approx(params["L_knee_flex"], abs=4)
+    assert measured["R_knee_flex"] == pytest.approx(params["R_knee_flex"], abs=4)
+    assert measured["L_hip_elev"] == pytest.approx(params["L_hip_elev"], abs=12)  # the pelvis tilts in a lunge
 
 
-def test_z_buffer_keeps_the_nearest_surface():
-    camera = _camera_facing(width=200)
-    canvas = Canvas.empty(200, 200)
-    light = Light(direction=np.array([0.0, 0.0, -1.0]))
-    centre = camera.to_cam(np.array([0.0, 0.0, 1000.0]))  # 4 m in front, at the image centre
-    axis = np.array([200.0, 0.0, 0.0])
-    draw_capsule(canvas, camera, centre - axis, centre + axis, 100.0, np.array([255, 0, 0.0]), 0, light)
-    near = centre - np.array([0.0, 0.0, 500.0])
-    draw_ellipsoid(canvas, camera, near, np.eye(3), np.array([50.0, 50.0, 50.0]), np.array([0, 255, 0.0]), 1, light)
-    far = centre + np.array([0.0, 0.0, 800.0])
-    draw_capsule(canvas, camera, far - axis, far + axis, 150.0, np.array([0, 0, 255.0]), 2, light)
-    c = 100
-    assert canvas.owner[c, c] == 1 and canvas.depth[c, c] == pytest.approx(near[2] - 50, abs=1)
-    assert canvas.owner[c, c + 20] == 0 and canvas.depth[c, c + 20] == pytest.approx(centre[2] - 100, abs=0.5)
-    # Off the axis the cylinder curves away: solve (k Z)^2 + (Z - Zc)^2 = r^2 for the ray v = 5 px (k = 5 / f).
-    k, zc = 5 / 400, centre[2]
-    z = (2 * zc - np.sqrt(4 * zc**2 - 4 * (1 + k**2) * (zc**2 - 100**2))) / (2 * (1 + k**2))
-    assert canvas.owner[c + 5, c + 20] == 0 and canvas.depth[c + 5, c + 20] == pytest.approx(z, abs=0.5)
-    assert canvas.owner[c + 11, c] == 2  # just beyond the red capsule's radius (110 mm), the far one shows
-    assert canvas.owner[0, 0] == -1 and np.isinf(canvas.depth[0, 0])
-    assert canvas.color[c, c + 20, 0] > 0 and canvas.color[c, c + 20, 1] == 0
+def test_capsule_collision_rejects_a_limb_through_the_body():
+    backend = get_backend("capsule")
+    rest = backend.rest(backend.sample_shapes(np.random.default_rng(0), 3))
+    # Not clamped on purpose: the left thigh swung through the right one, the right arm driven through the chest.
+    crossed = np.stack([
+        pose_params({"L_hip_elev": 45, "L_hip_plane": 180, "R_hip_elev": 10}),
+        pose_params({"R_shoulder_elev": 55, "R_shoulder_plane": 180, "R_elbow_flex": 5}),
+        pose_params({}),
+    ])  # fmt: skip
+    posed = backend.pose(rest, crossed)
+    assert has_self_intersection(backend.proxy_segments(posed), rest.radii).tolist() == [True, True, False]
+    # Every library pose itself passes (a rejected variation falls back to it).
+    for name in POSE_LIBRARY:
+        posed = backend.pose(rest, np.stack([pose_params(name)] * len(rest.shapes)))
+        assert not has_self_intersection(backend.proxy_segments(posed), rest.radii).any(), name
 
 
-def test_annotated_joints_project_onto_the_rendered_body_and_occlusion_is_detected():
-    rng = np.random.default_rng(5)
-    camera = _camera_facing(width=320, distance=3500.0)
-    scene = sample_scene(rng, "room")
-    background, floor_xy = render_background(scene, camera)
-    people = []
-    for x in (0.0, 150.0):  # the second person stands right behind the first, seen through by nothing
-        motion = Motion(rest_angles()[None], np.array([[x, -800.0 * (x > 0)]]), np.zeros(1))
-        actor = sample_actor(rng, motion)
-        joints, rot = actor.pose()
-        people.append(Person(actor.shape, actor.outfit, joints[0], rot[0]))
-    image, canvas = render_frame(background, floor_xy, scene, camera, people, rng)
-    assert image.shape == (320, 320, 3) and image.std() > 10
-    front = camera.to_cam(people[0].joints_world)
-    uv = camera.project(front)
-    pelvis = np.round(uv[JOINT_INDEX["Pelvis"]]).astype(int)
-    assert canvas.owner[pelvis[1], pelvis[0]] == 0  # the pelvis pixel shows the front person's body
-    joints_img = np.concatenate([camera.project(camera.to_cam(people[1].joints_world)), np.zeros((len(uv), 1))], 1)
-    joints_img[:, 2] = camera.to_cam(people[1].joints_world)[:, 2]
-    in_image, occluded = joint_occlusion(canvas, joints_img, 1)
-    assert in_image.all() and occluded[JOINT_INDEX["Pelvis"]]  # hidden behind the front person
+def test_moving_person_is_smooth_within_limits_and_on_the_floor():
+    times = np.arange(50) / 25.0
+    people = moving_person(get_backend("capsule"), np.random.default_rng(1), ["standing", "squat", "waving"],
+                           np.array([0.0, 0.8, 1.6]), times)  # fmt: skip
+    joints = np.stack([p.joints["human36m"] for p in people])
+    assert np.linalg.norm(np.diff(joints, axis=0), axis=-1).max() < 120  # mm per frame at 25 fps
+    assert limits.within_limits(np.stack([p.pose_params for p in people])).all()
+    assert all(abs(p.points[:, 2].min()) < 1e-6 for p in people)
+    assert joints[20, 0, 2] < joints[0, 0, 2] - 200  # the squat lowers the pelvis
+    assert len({id(p.outfit) for p in people}) == 1  # one person, one outfit
+
+
+def test_ray_cast_capsule_and_ellipsoid_depths_are_exact():
+    rays = np.array([[0.0, 0.0, 1.0], [0.01, 0.0, 1.0], [0.3, 0.0, 1.0]])
+    rays /= np.linalg.norm(rays, axis=1, keepdims=True)
+    # A horizontal capsule 4 m ahead, radius 100 mm: the central ray hits its front at 3900 mm.
+    a, b = np.array([-200.0, 0, 4000]), np.array([200.0, 0, 4000])
+    t = capsule_hits(rays, a, b, 100.0)
+    assert t[0] == pytest.approx(3900.0) and np.isinf(t[2])
+    normals, along = capsule_normals(rays[:2] * t[:2, None], a, b)
+    assert along[0] == pytest.approx(0.5) and normals[0] / np.linalg.norm(normals[0]) == pytest.approx([0, 0, -1])
+    # Beyond the end the cap's sphere is hit, its normal pointing away from the end.
+    t_end = capsule_hits(np.array([[0.0525, 0.0, 1.0]]) / np.linalg.norm([0.0525, 0.0, 1.0]), a, b, 100.0)
+    normal, along = capsule_normals(np.array([[0.0525, 0.0, 1.0]]) / np.linalg.norm([0.0525, 0.0, 1.0]) * t_end, a, b)
+    assert along[0] == 1.0 and normal[0, 0] > 0
+    # A sphere as an ellipsoid: (k Z)^2 + (Z - 4000)^2 = 100^2 along the ray x = k z.
+    t = ellipsoid_hits(rays, np.array([0.0, 0, 4000]), np.eye(3), np.full(3, 100.0))
+    k = 0.01
+    z = (2 * 4000 - np.sqrt(4 * 4000**2 - 4 * (1 + k**2) * (4000**2 - 100**2))) / (2 * (1 + k**2))
+    assert t[0] == pytest.approx(3900.0) and t[1] * rays[1, 2] == pytest.approx(z) and np.isinf(t[2])
+
+
+def test_rendered_capsule_person_matches_its_joints_and_occlusion_is_detected():
+    sampler = FrameSampler(seed=5, bodies="capsule")
+    front, back = _standing("arms_to_side"), _standing("standing")
+    back = back.transformed(0.0, np.array([150.0, 900.0]))  # right behind the front person
+    camera = _camera_in_front(width=320, distance=3500.0)
+    frame = sampler.sample_frame(people=[front, back], camera=camera, place=False, outdoor_prob=0.0, clutter=(0, 0))
+    result = render_frame(frame, degrade_image=False)
+    assert result.rgb.shape == (320, 320, 3) and result.rgb.std() > 10
+    pelvis = np.round(result.joints_img["human36m"][0, 0, :2]).astype(int)
+    assert result.instance[pelvis[1], pelvis[0]] == 0  # the pelvis pixel shows the front person's body
+    vis = result.joints_vis["human36m"]
+    assert vis[0].all() and not vis[1, H36M.index("Pelvis")]  # the back person's pelvis is hidden
+    # Depth at a visible joint is the body's surface, a few centimetres in front of the joint.
+    j = result.joints_img["human36m"][0]
+    gap = j[:, 2] - result.depth[np.round(j[:, 1]).astype(int), np.round(j[:, 0]).astype(int)]
+    assert np.median(gap) > 0 and np.median(gap) < 150
+    # Self-occlusion counts only when asked: arms held forward, seen from behind, are hidden by the back.
+    behind = _standing("arms_forward", yaw=180.0)
+    frame = sampler.sample_frame(people=[behind], camera=camera, place=False, outdoor_prob=0.0, clutter=(0, 0))
+    result = render_frame(frame, degrade_image=False)
+    own = joint_visibility(result.joints_img["human36m"], result.depth, result.instance, self_occlusion=True)
+    assert result.joints_vis["human36m"][0].all() and not own[0, [H36M.index("L_Wrist"), H36M.index("R_Wrist")]].any()
 
 
 def test_data_check_and_cli(tmp_path, h36m_root, capsys):
@@ -158,26 +197,8 @@ def test_data_check_and_cli(tmp_path, h36m_root, capsys):
     assert any("'bbox' has shape (3,), expected (4,)" in p for p in report.problems)
     assert cli_main(["data", "check", str(broken)]) == 1
     out = tmp_path / "mpii"
-    assert (
-        cli_main(
-            [
-                "data",
-                "synth",
-                "--out",
-                str(out),
-                "--format",
-                "mpii",
-                "--images",
-                "2",
-                "--image-size",
-                "96",
-                "80",
-                "--workers",
-                "1",
-            ]
-        )
-        == 0
-    )
+    argv = ["data", "synth", "--out", str(out), "--format", "mpii", "--images", "2", "--image-size", "96", "80"]
+    assert cli_main(argv + ["--workers", "1"]) == 0
     assert "wrote a synthetic mpii dataset" in capsys.readouterr().out
     assert check_dataset(out, image_sample=2).ok
     result = run_cli("data", "check", str(tmp_path / "nowhere"), check=False)

@@ -41,10 +41,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--bodies",
         choices=("capsule", "anny"),
         default="capsule",
-        help="people: built-in capsule bodies, or realistic Anny bodies (human36m, muco; pip install convnextpose[anny])",
+        help="people: built-in capsule bodies, or realistic Anny bodies (pip install convnextpose[anny])",
     )
-    synth.add_argument("--camera-presets", help="Anny Human3.6M: presets of cameras 1..4, e.g. h36m,phone_tripod")
-    synth.add_argument("--degradation", type=float, help="Anny: image degradation strength (0 = clean)")
+    synth.add_argument(
+        "--recording",
+        choices=("studio", "snapshots"),
+        help="Human3.6M: one actor per subject moving in one room (studio), or a new person, pose and room in every "
+        "image (snapshots); default: studio for capsule bodies, snapshots for Anny bodies",
+    )
+    synth.add_argument("--camera-presets", help="Human3.6M: presets of cameras 1..4, e.g. h36m,phone_tripod")
+    synth.add_argument("--degradation", type=float, help="image degradation strength (default 1; 0 = clean)")
+    synth.add_argument(
+        "--backgrounds",
+        metavar="DIR",
+        help="folder of photos without people (.jpg/.png, recursive) to use as backdrops",
+    )
     synth.set_defaults(func=run_synth)
     check = sub.add_parser("check", help="counts, joint statistics and problems of a dataset folder")
     check.add_argument("root", help="the dataset folder")
@@ -100,10 +111,14 @@ def synth_options(args: argparse.Namespace) -> dict:
         options["render"] = False
     if args.bodies != "capsule":
         options["bodies"] = args.bodies
+    if args.recording:
+        options["recording"] = args.recording
     if args.camera_presets:
         options["camera_presets"] = tuple(p.strip() for p in args.camera_presets.split(",") if p.strip())
     if args.degradation is not None:
         options["degradation"] = args.degradation
+    if args.backgrounds:
+        options["backgrounds"] = args.backgrounds
     return options
 
 
@@ -113,10 +128,11 @@ def run_synth(args: argparse.Namespace) -> int:
     options = synth_options(args)
     if args.format in RAW_FORMATS:
         return run_synth_raw(args, options)
-    if args.bodies == "anny" and args.format not in ("human36m", "muco"):
-        raise SystemExit(f"--bodies anny supports the human36m and muco formats, not {args.format}")
     start = time.perf_counter()
-    out = generate_dataset(args.format, args.out, seed=args.seed, **options)
+    try:
+        out = generate_dataset(args.format, args.out, seed=args.seed, **options)
+    except ImportError as exc:  # an optional extra is missing; the message says which
+        raise SystemExit(f"convnextpose data synth: error: {exc}") from exc
     elapsed = time.perf_counter() - start
     images = sum(1 for _ in Path(out).rglob("*.jpg"))
     rate = f", {images / elapsed:.1f} images/s" if images else ""
@@ -128,11 +144,13 @@ def run_synth_raw(args: argparse.Namespace, options: dict) -> int:
     from ..data import generate_human36m_raw
 
     allowed = set(inspect.signature(generate_human36m_raw).parameters) - {"out_dir", "seed"}
-    unknown = sorted(set(options) - allowed)
-    if unknown or args.bodies != "capsule":
-        raise SystemExit(f"--format {args.format} takes {sorted(allowed)}, not {unknown or ['bodies']}")
+    if unknown := sorted(set(options) - allowed):
+        raise SystemExit(f"--format {args.format} takes {sorted(allowed)}, not {unknown}")
     start = time.perf_counter()
-    out = generate_human36m_raw(args.out, seed=args.seed, **options)
+    try:
+        out = generate_human36m_raw(args.out, seed=args.seed, **options)
+    except ImportError as exc:  # an optional extra is missing; the message says which
+        raise SystemExit(f"convnextpose data synth: error: {exc}") from exc
     videos = sum(1 for _ in Path(out).rglob("*.mp4"))
     print(f"wrote a synthetic raw Human3.6M folder to {out}: {videos} videos in {time.perf_counter() - start:.1f} s")
     return 0

@@ -85,6 +85,10 @@ def generate_human36m_raw(
     cameras: tuple[int, ...] = (1, 2, 3, 4),
     frames: int = 4,
     image_size: int = 1000,
+    bodies: str = "capsule",
+    camera_presets: tuple[str, ...] = ("h36m",),
+    degradation: float = 1.0,
+    backgrounds: str | os.PathLike | None = None,
     workers: int = 1,
     progress: bool = True,
 ) -> Path:
@@ -96,6 +100,9 @@ def generate_human36m_raw(
         actions: 2..16. subactions: 1..2. cameras: 1..4.
         frames: poses per sequence (50 per second).
         image_size: frame width px (cameras 1 and 4 are two rows taller).
+        bodies, camera_presets, degradation, backgrounds: as for the ``human36m`` writer
+            (:func:`convnextpose.synth.writers.human36m.generate_human36m`); the recording is always ``studio``
+            (one person moving at 50 frames per second, as the videos need).
         workers: rendering processes.
 
     Returns:
@@ -113,8 +120,9 @@ def generate_human36m_raw(
     with tempfile.TemporaryDirectory(prefix=".synthetic_", dir=out_dir) as tmp:
         synthetic = generate_dataset(
             "human36m", Path(tmp), seed=seed, subjects=subjects, actions=tuple(actions), subactions=tuple(subactions),
-            cameras=cameras, frames=frames, frame_stride=1, image_size=image_size, bbox_root=False, workers=workers,
-            jpeg_quality=95, progress=progress,
+            cameras=cameras, frames=frames, frame_stride=1, image_size=image_size, bbox_root=False, recording="studio",
+            bodies=bodies, camera_presets=tuple(camera_presets), degradation=degradation, backgrounds=backgrounds,
+            workers=workers, jpeg_quality=95, progress=progress,
         )  # fmt: skip
         raw_cameras = _repack(synthetic, out_dir, subjects, tuple(actions), tuple(subactions), cameras, frames)
     sizes = np.array([_frame_size(image_size, c) for c in range(1, len(CAMERA_IDS) + 1)])

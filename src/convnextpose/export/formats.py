@@ -46,7 +46,7 @@ class ExportResult:
         int8_cost: ``onnx-int8`` only: the INT8 model's joints against the FP32 model's on held-out crops
             (:meth:`~convnextpose.export.onnx_int8.Int8Cost.to_dict`), and ``int8_warnings`` the lines
             saying which mean shift is above its threshold.
-        calibration_source: what INT8 was calibrated on (``"generated people"`` or the folder).
+        calibration_source: what INT8 was calibrated on (``"generated people"`` or ``"your photos (FOLDER)"``).
     """
 
     path: Path
@@ -135,7 +135,7 @@ def export_model(
     calibration_crops, held_out = (None, None)
     if format.endswith("int8"):
         calibration_crops, held_out = _calibration(model, calibration, find_people, calibration_count)
-        result.calibration_source = str(calibration) if calibration is not None else "generated people"
+        result.calibration_source = f"your photos ({calibration})" if calibration is not None else "generated people"
     if format in ("onnx", "onnx-int8"):
         options = dict(
             opset=opset, dynamic_batch=dynamic_batch, with_confidence=with_confidence,

@@ -74,7 +74,7 @@ def save_weights(path: str | os.PathLike, model: ConvNeXtPose, epoch: int = 0, h
     """Weights to ship or hand on: the network and its spec only (no optimiser), floats cast to float16.
 
     Half the size of a float32 file (XS: 6.8 MB instead of 14); :func:`load_model` returns float32
-    again. The joints move by under 0.01 heatmap cells on XS (``tests/test_checkpoint.py``).
+    again. The joints move by under 0.01 heatmap cells on XS (``tests/models/test_checkpoint.py``).
     """
     model = getattr(model, "module", model)
     state = {

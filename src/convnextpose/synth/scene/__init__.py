@@ -1,0 +1,1 @@
+"""The world around the people: rooms and outdoor grounds, furniture, textures, lights."""
