@@ -79,7 +79,7 @@ def evaluate_detector(upscale: float = 1.0) -> tuple[str, dict]:
 
 def main(argv: list[str]) -> int:
     from convnextpose.bench import RUNTIMES, markdown_report, run_benchmark, write_report
-    from convnextpose.models.checkpoint import PRETRAINED
+    from convnextpose.models.checkpoint import DEFAULT_PRETRAINED, PRETRAINED
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks inference")
     parser.add_argument("--variants", nargs="+", default=["xs", "s", "m", "l"])
@@ -94,8 +94,8 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     accuracy_checkpoint, photos = None, []
-    if "xs-synthetic" in PRETRAINED:
-        accuracy_checkpoint = "xs-synthetic"
+    if DEFAULT_PRETRAINED in PRETRAINED:
+        accuracy_checkpoint = DEFAULT_PRETRAINED
     elif (SHARED / "fixtures" / "official_checkpoint" / "snapshot_24.pth.tar").exists():
         accuracy_checkpoint = SHARED / "fixtures" / "official_checkpoint" / "snapshot_24.pth.tar"
     if (SHARED / "images").exists():

@@ -317,23 +317,28 @@ def test_export_cli_int8_options(model, tmp_path, capsys):
     assert main(missing) == 1 and "calibration folder not found" in capsys.readouterr().err
 
 
-# ---------------------------------------------------------------- the release's trained XS
+# ---------------------------------------------------------------- trained networks: the release's XS, the shipped default
 
 
-@pytest.fixture(scope="module")
-def release_xs():
-    return load_model(shared_path("fixtures", "release_xs", "snapshot_68.pth.tar"))
+def trained_network(name: str):
+    from convnextpose.models.checkpoint import DEFAULT_PRETRAINED
+
+    if name == "release_xs":
+        return load_model(shared_path("fixtures", "release_xs", "snapshot_68.pth.tar"))
+    return load_model(DEFAULT_PRETRAINED)
 
 
-@pytest.mark.slow  # 40 s; the quick suite checks the same held-out bound on tiny networks (test_export_checks_itself_...)
-def test_release_xs_int8_keeps_its_accuracy(release_xs, tmp_path):
+@pytest.mark.slow  # 40 s each; the quick suite checks the same held-out bound on tiny networks (test_export_checks_itself_...)
+@pytest.mark.parametrize("name", ["release_xs", "shipped_default"])
+def test_trained_int8_keeps_its_accuracy(name, tmp_path):
     """The issue's bound on held-out crops (a handful: the docs' benchmark uses 48), and the shared photos."""
     from convnextpose import PoseEstimator
     from convnextpose.image import read_image
 
-    size = release_xs.spec.input_size
+    network = trained_network(name)
+    size = network.spec.input_size
     fp32, int8 = tmp_path / "xs.onnx", tmp_path / "xs.int8.onnx"
-    report = export_onnx_int8(release_xs, int8, generated_people(16, size), generated_people(12, size, seed=1),
+    report = export_onnx_int8(network, int8, generated_people(16, size), generated_people(12, size, seed=1),
                               fp32_path=fp32)  # fmt: skip
     cost = report.details["held_out"]
     assert cost["mean_xy"] <= 0.15 and cost["mean_z"] <= 0.15, cost

@@ -204,13 +204,13 @@ def test_bad_demo_inputs(estimator, tmp_path):
 
 @pytest.mark.slow  # the skiers test runs the demo command; test_checkpoint checks resolve_weights' default
 def test_cli_demo_without_checkpoint_uses_shipped_weights_or_explains(tmp_path):
-    from convnextpose.models.checkpoint import PRETRAINED
+    from convnextpose.models.checkpoint import DEFAULT_PRETRAINED, PRETRAINED
 
     image = shared_path("images", "single_person_1.png")
     result = run_cli(
         "demo", str(image), "--out", str(tmp_path), "--detector", "frame", "--no-plot", "--no-html", check=False
     )
-    if "xs-synthetic" in PRETRAINED:
+    if DEFAULT_PRETRAINED in PRETRAINED:
         assert result.returncode == 0, result.stderr
         payload = json.loads((tmp_path / "single_person_1.json").read_text())
         assert len(payload["people"]) == 1 and np.isfinite(np.array(payload["people"][0]["joints_cam"])).all()

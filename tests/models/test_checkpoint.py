@@ -240,6 +240,7 @@ def test_one_resolver_of_the_weights_argument(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="no weights given: pass --checkpoint PATH .* are not installed"):
         ckpt.resolve_weights(None)
     monkeypatch.setattr(ckpt, "PRETRAINED", {"xs-synthetic": "xs.pth"})
+    monkeypatch.setattr(ckpt, "DEFAULT_PRETRAINED", "xs-synthetic")
     with pytest.raises(ValueError, match="not installed"):
         ckpt.resolve_weights(None, weights_dir=tmp_path)  # registered, but the file is not there
     (tmp_path / "xs.pth").write_bytes(b"")

@@ -1,4 +1,4 @@
-"""The shipped ``xs-synthetic`` weights: fp16 on disk, float32 in memory, usable on real photos."""
+"""The shipped weights (each name of ``PRETRAINED``): fp16 on disk, float32 in memory, usable on real photos."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ import convnextpose
 from conftest import run_cli, shared_path
 from convnextpose import PoseEstimator
 from convnextpose.models import build_model
-from convnextpose.models.checkpoint import PRETRAINED, load_model, read_checkpoint, save_checkpoint
+from convnextpose.models.checkpoint import (
+    PRETRAINED,
+    load_model,
+    read_checkpoint,
+    save_checkpoint,
+)
 
 WEIGHTS = Path(convnextpose.__file__).resolve().parent / "weights"
 
@@ -32,19 +37,20 @@ def test_fp16_state_dicts_load_as_float32(tmp_path):
             torch.testing.assert_close(state[key], value.half().float())
 
 
-def test_shipped_weights_are_registered_fp16_and_small():
-    assert PRETRAINED["xs-synthetic"] == "convnextpose_xs_synthetic.pth"
-    path = WEIGHTS / PRETRAINED["xs-synthetic"]
+@pytest.mark.parametrize("name", sorted(PRETRAINED))
+def test_shipped_weights_are_registered_fp16_small_and_carded(name):
+    path = WEIGHTS / PRETRAINED[name]
     assert path.stat().st_size < 10 * 2**20
     payload = read_checkpoint(path)
     assert payload["model_spec"]["joint_set"] == "human36m"
     floats = [v for v in payload["network"].values() if v.is_floating_point()]
     assert floats and all(v.dtype == torch.float16 for v in floats)
-    assert (WEIGHTS / "MODEL_CARD.md").is_file()
+    assert (WEIGHTS / f"MODEL_CARD_{name.replace('-', '_')}.md").is_file()
 
 
-def test_shipped_weights_give_finite_poses_on_a_real_photo():
-    model = load_model("xs-synthetic")
+@pytest.mark.parametrize("name", sorted(PRETRAINED))
+def test_shipped_weights_give_finite_poses_on_a_real_photo(name):
+    model = load_model(name)
     assert all(p.dtype == torch.float32 for p in model.parameters())
     image = cv2.imread(str(shared_path("images", "single_person_1.png")))[:, :, ::-1]
     poses = PoseEstimator(model, detector="frame").predict(image)

@@ -23,6 +23,7 @@ FORMAT_NAME = "convnextpose"
 FORMAT_VERSION = 1
 
 # Named weights that ship inside the package: name -> file under convnextpose/weights/.
+# Each has a model card beside it (MODEL_CARD_<name with _ for ->.md).
 PRETRAINED: dict[str, str] = {"xs-synthetic": "convnextpose_xs_synthetic.pth"}
 # What the demo and the app load when no checkpoint is given.
 DEFAULT_PRETRAINED = "xs-synthetic"
