@@ -13,14 +13,13 @@ import convnextpose
 from conftest import run_cli, shared_path
 from convnextpose import PoseEstimator
 from convnextpose.models import build_model
-from convnextpose.models.checkpoint import (
-    PRETRAINED,
-    load_model,
-    read_checkpoint,
-    save_checkpoint,
-)
+from convnextpose.models.checkpoint import PRETRAINED, load_model, read_checkpoint, save_checkpoint
 
 WEIGHTS = Path(convnextpose.__file__).resolve().parent / "weights"
+
+
+def test_the_starter_is_registered_under_its_file_name():
+    assert PRETRAINED["xs-synthetic"] == "convnextpose_xs_synthetic.pth"
 
 
 def test_fp16_state_dicts_load_as_float32(tmp_path):
