@@ -208,6 +208,18 @@ def test_degradations_change_the_image_but_keep_its_shape():
     assert np.array_equal(degrade(img, none), img)
 
 
+def test_sensor_noise_is_gaussian_and_differs_between_frames():
+    from convnextpose.synth.degrade import Degradation
+
+    flat = np.full((120, 160, 3), 128, np.uint8)
+    noisy = [degrade(flat, Degradation(noise_sigma=4.0, seed=s)).astype(np.float64) - 128 for s in (1, 2)]
+    for n in noisy:
+        # sigma * sqrt(0.3 + 128 / 255) = 3.58 levels at mid grey, about zero mean
+        assert abs(n.std() - 4.0 * np.sqrt(0.3 + 128 / 255)) < 0.2 and abs(n.mean()) < 0.1
+    assert abs(np.corrcoef(noisy[0].ravel(), noisy[1].ravel())[0, 1]) < 0.05  # two frames' noise is not shared
+    assert np.array_equal(degrade(flat, Degradation(noise_sigma=4.0, seed=1)), (noisy[0] + 128).astype(np.uint8))
+
+
 def test_prune_cache_keeps_the_compact_model(tmp_path):
     from convnextpose.synth.backends.anny.model import prune_anny_cache
 

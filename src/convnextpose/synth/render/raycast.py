@@ -106,11 +106,11 @@ def capsule_hits(d: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float) -> 
         t_body = (-qb - np.sqrt(np.where(inside, h, 0.0))) / qa
         y = baoa + t_body * bard
         on_body = inside & (y > 0) & (y < baba)
-        # End caps: the sphere at the end the body hit fell beyond.
-        cap_centre = np.where((y <= 0)[..., None], a, b)
-        oc = -cap_centre
-        cb = (d * oc).sum(-1)
-        cc = (oc * oc).sum(-1) - radius * radius
+        # End caps: the sphere at the end the body hit fell beyond (ray . (-centre) and |centre|^2 - r^2 per end,
+        # chosen per ray: no (..., 3) temporaries).
+        at_a = y <= 0
+        cb = np.where(at_a, rdoa, -(d @ b))
+        cc = np.where(at_a, oaoa, b @ b) - radius * radius
         ch = cb * cb - cc
         on_cap = inside & ~on_body & (ch > 0)
         t_cap = -cb - np.sqrt(np.where(on_cap, ch, 0.0))

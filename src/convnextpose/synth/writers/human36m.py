@@ -258,11 +258,12 @@ def _camera_entries(
     joints_world = np.stack([p.joints["human36m"][:17] for p in people]).astype(np.float64)
     joints_cam = camera.to_cam(joints_world)
     joints_img = cam2pixel(joints_cam, camera.f, camera.c)
+    fallback = common.joints_box(joints_img, camera.width, camera.height)
     entries = []
     for i, frame_idx in enumerate(task.frame_indices):
         box = boxes[i] if boxes is not None else None
         if box is None:
-            box = common.joints_box(joints_img[i], camera.width, camera.height)
+            box = fallback[i]
         entries.append(
             {"subject": task.subject, "file_name": image_name(task.subject, action, subaction, task.cam, frame_idx),
              "action_idx": action, "subaction_idx": subaction, "cam_idx": task.cam, "frame_idx": frame_idx,
@@ -343,40 +344,44 @@ def generate_human36m(
     for entries in results:
         for e in entries:
             by_subject.setdefault(e["subject"], []).append(e)
-    for subject, entries in by_subject.items():
-        cams = subject_cameras(seed, subject, image_size, camera_presets, recording)
-        rows = sorted(entries, key=lambda e: (e["action_idx"], e["subaction_idx"], e["cam_idx"], e["frame_idx"]))
-        images, annotations, joints_3d = [], [], {}
-        det_rng = common.sequence_rng(seed, 36, subject, 99)
-        for e in rows:
-            image_id = next_id
-            next_id += 1
-            images.append(
-                {"id": image_id, "file_name": e["file_name"], "width": image_size, "height": image_size,
-                 "subject": subject, "action_idx": e["action_idx"], "subaction_idx": e["subaction_idx"],
-                 "cam_idx": e["cam_idx"], "frame_idx": e["frame_idx"]}
-            )  # fmt: skip
-            annotations.append({"id": image_id, "image_id": image_id, "bbox": common.rounded(e["bbox"], 2)})
-            frames_of = joints_3d.setdefault(str(e["action_idx"]), {}).setdefault(str(e["subaction_idx"]), {})
-            frames_of[str(e["frame_idx"])] = common.rounded(e["joints_world"], 3)
-            if bbox_root and subject in TEST_SUBJECTS:
-                detections.append(_simulated_detection(det_rng, image_id, e["bbox"], e["root_cam"], image_size))
-        camera_json = {
-            str(c): {
-                "R": common.rounded(cam.R, 8),
-                "t": common.rounded(cam.t, 4),
-                "f": common.rounded(cam.f, 4),
-                "c": common.rounded(cam.c, 4),
+    with common.gc_paused():
+        for subject, entries in by_subject.items():
+            cams = subject_cameras(seed, subject, image_size, camera_presets, recording)
+            rows = sorted(entries, key=lambda e: (e["action_idx"], e["subaction_idx"], e["cam_idx"], e["frame_idx"]))
+            images, annotations, joints_3d = [], [], {}
+            det_rng = common.sequence_rng(seed, 36, subject, 99)
+            # Rounded for JSON in one call per subject (per record, the rounding costs more than the rest of the loop).
+            boxes_json = common.rounded(np.stack([e["bbox"] for e in rows]), 2)
+            joints_json = common.rounded(np.stack([e["joints_world"] for e in rows]), 3)
+            for e, box_json, joints_world_json in zip(rows, boxes_json, joints_json):
+                image_id = next_id
+                next_id += 1
+                images.append(
+                    {"id": image_id, "file_name": e["file_name"], "width": image_size, "height": image_size,
+                     "subject": subject, "action_idx": e["action_idx"], "subaction_idx": e["subaction_idx"],
+                     "cam_idx": e["cam_idx"], "frame_idx": e["frame_idx"]}
+                )  # fmt: skip
+                annotations.append({"id": image_id, "image_id": image_id, "bbox": box_json})
+                frames_of = joints_3d.setdefault(str(e["action_idx"]), {}).setdefault(str(e["subaction_idx"]), {})
+                frames_of[str(e["frame_idx"])] = joints_world_json
+                if bbox_root and subject in TEST_SUBJECTS:
+                    detections.append(_simulated_detection(det_rng, image_id, e["bbox"], e["root_cam"], image_size))
+            camera_json = {
+                str(c): {
+                    "R": common.rounded(cam.R, 8),
+                    "t": common.rounded(cam.t, 4),
+                    "f": common.rounded(cam.f, 4),
+                    "c": common.rounded(cam.c, 4),
+                }
+                for c, cam in zip(range(1, 5), cams)
+                if c in cameras
             }
-            for c, cam in zip(range(1, 5), cams)
-            if c in cameras
-        }
-        ann_dir = out_dir / "annotations"
-        common.write_json_atomic(
-            ann_dir / f"Human36M_subject{subject}_data.json", {"images": images, "annotations": annotations}
-        )
-        common.write_json_atomic(ann_dir / f"Human36M_subject{subject}_camera.json", camera_json)
-        common.write_json_atomic(ann_dir / f"Human36M_subject{subject}_joint_3d.json", joints_3d)
+            ann_dir = out_dir / "annotations"
+            common.write_json_atomic(
+                ann_dir / f"Human36M_subject{subject}_data.json", {"images": images, "annotations": annotations}
+            )
+            common.write_json_atomic(ann_dir / f"Human36M_subject{subject}_camera.json", camera_json)
+            common.write_json_atomic(ann_dir / f"Human36M_subject{subject}_joint_3d.json", joints_3d)
     if detections:
         common.write_json_atomic(out_dir / "bbox_root" / "bbox_root_human36m_output.json", detections)
     return out_dir
