@@ -233,3 +233,27 @@ def test_prune_cache_keeps_the_compact_model(tmp_path):
     other.mkdir()
     (other / "load_data_d.safetensors").write_bytes(b"x")
     assert prune_anny_cache(tmp_path) == 0  # nothing is deleted where no compact model exists
+
+
+def test_writer_contexts_restore_opencv_threads_and_the_collector():
+    import gc
+
+    import cv2
+
+    from convnextpose.synth.writers.common import gc_paused, single_threaded_opencv
+
+    threads = cv2.getNumThreads()
+    with single_threaded_opencv():
+        assert cv2.getNumThreads() == 1
+    assert cv2.getNumThreads() == threads
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a collector that was off stays off
+    finally:
+        gc.enable()
