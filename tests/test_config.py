@@ -124,7 +124,7 @@ def test_shipped_configs_load_and_are_named_by_the_rule():
 
 @pytest.mark.parametrize(("variant", "layers", "bins"), [("xs", 2, 32), ("s", 2, 32), ("m", 3, 64), ("l", 3, 64)])
 def test_a_paper_recipe_config_per_variant_builds_the_paper_network(variant, layers, bins):
-    from convnextpose.engine.trainer import network_kwargs
+    from convnextpose.engine.build import network_kwargs
     from convnextpose.joints import get_joint_set
     from convnextpose.models.convnextpose import ModelSpec, variant_name
 

@@ -10,7 +10,7 @@ from conftest import RandomSamples, tiny_cfg
 from convnextpose.config import ConfigError, load_config
 from convnextpose.engine import Trainer, mirror_tolerant_l1_loss, pose_l1_loss, warmup_cosine_lr
 from convnextpose.engine.dist import capture_rng_state, restore_rng_state
-from convnextpose.engine.snapshots import find_latest_snapshot, list_snapshots, read_snapshot
+from convnextpose.engine.snapshots import config_changes, find_latest_snapshot, list_snapshots, read_snapshot
 from convnextpose.models.checkpoint import read_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -141,6 +141,19 @@ def test_interrupted_then_continued_equals_uninterrupted(tmp_path):
     res_opt = resumed.optimizer.state_dict()["state"]
     for index in ref_opt:
         assert torch.allclose(ref_opt[index]["exp_avg"], res_opt[index]["exp_avg"], atol=1e-7)
+
+
+def test_continuing_with_another_config_names_each_changed_setting(tmp_path, caplog):
+    cfg = tiny_cfg(tmp_path, "changed")
+    Trainer(cfg, train_samples=RandomSamples(), joint_set="human36m").fit()
+    assert config_changes(read_snapshot(cfg.run_dir / "model_dump" / "snapshot_0.pth.tar")["cfg"], cfg.to_dict()) == []
+    longer = tiny_cfg(tmp_path, "changed", **{"train.end_epoch": cfg.train.end_epoch + 1, "run.progress": True})
+    with caplog.at_level("WARNING", logger="convnextpose"):
+        Trainer(longer, resume=True, train_samples=RandomSamples(), joint_set="human36m")
+    end = cfg.train.end_epoch
+    assert f"trained with a different config: train.end_epoch: {end} -> {end + 1}" in caplog.text
+    assert "run.progress" not in caplog.text  # run settings (paths, devices, progress) may change freely
+    assert config_changes("not a config", cfg.to_dict()) == []
 
 
 def test_resume_without_the_rng_state_differs(tmp_path, monkeypatch):

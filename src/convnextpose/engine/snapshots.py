@@ -103,3 +103,17 @@ def resolve_test_checkpoints(
             raise FileNotFoundError(f"no snapshot for epoch {epoch}: {path} does not exist (available: {available})")
         out.append((epoch, path))
     return out
+
+
+def config_changes(saved: Any, now: dict[str, dict[str, Any]]) -> list[str]:
+    """``"section.key: old -> new"`` for every setting (outside ``run``) that a snapshot's saved config (``cfg`` of
+    its payload; anything else gives none) has with another value than ``now``."""
+    if not isinstance(saved, dict):
+        return []
+    return [
+        f"{section}.{key}: {saved[section][key]!r} -> {value!r}"
+        for section, values in now.items()
+        if section != "run" and isinstance(saved.get(section), dict)
+        for key, value in values.items()
+        if key in saved[section] and saved[section][key] != value
+    ]

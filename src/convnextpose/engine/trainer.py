@@ -29,83 +29,17 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..config import Config, save_config
 from ..joints import JointSet, get_joint_set
-from ..models.checkpoint import CheckpointError, load_state_dict_file, save_checkpoint
-from ..models.convnextpose import VARIANTS, ConvNeXtPose, ModelSpec, normalize_variant_name
+from ..models.checkpoint import save_checkpoint
+from ..models.convnextpose import ConvNeXtPose, normalize_variant_name
 from ..models.soft_argmax import soft_argmax_3d
 from . import dist
+from .build import build_network, build_optimizer, build_train_samples, load_weights
 from .distill import Distiller
 from .losses import mirror_tolerant_l1_loss
 from .schedule import WarmupCosineSchedule
-from .snapshots import find_latest_snapshot, read_snapshot, snapshot_path
+from .snapshots import config_changes, find_latest_snapshot, read_snapshot, snapshot_path
 
 logger = logging.getLogger(__name__)
-
-
-def network_kwargs(cfg: Config, joint_set: JointSet) -> dict[str, Any]:
-    """:class:`ConvNeXtPose` arguments of the configured variant for ``joint_set`` (``model.*`` keys that are
-    set override the variant's values)."""
-    variant = VARIANTS[normalize_variant_name(cfg.model.variant)]
-    kwargs: dict[str, Any] = {
-        "depths": variant.depths,
-        "dims": variant.dims,
-        "head_width": variant.head_width,
-        "upsample_layers": variant.upsample_layers,
-        "depth_dim": variant.depth_dim,
-        **variant.extra,
-        "input_size": tuple(cfg.model.input_size),
-        "drop_path_rate": cfg.model.drop_path_rate,
-        "joint_set": joint_set.name,
-        "num_joints": joint_set.num_joints,
-    }
-    for key in ("head_width", "upsample_layers", "depth_dim"):
-        if getattr(cfg.model, key) is not None:
-            kwargs[key] = getattr(cfg.model, key)
-    return kwargs
-
-
-def build_network(cfg: Config, joint_set: JointSet) -> ConvNeXtPose:
-    """The configured variant for ``joint_set``, randomly initialised or from ``model.init``."""
-    model = ConvNeXtPose(**network_kwargs(cfg, joint_set))
-    if cfg.model.init:
-        load_weights(model, cfg.model.init)
-    return model
-
-
-def load_weights(model: ConvNeXtPose, path: str | Path) -> None:
-    """Copy a checkpoint's network weights (release ``module.`` keys or ours) into ``model``, strictly.
-
-    Raises:
-        CheckpointError: missing/unexpected keys or shapes that differ, naming them.
-    """
-    state, _meta = load_state_dict_file(path)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(k for k in set(state) & set(expected) if tuple(state[k].shape) != tuple(expected[k].shape))
-    if missing or unexpected or wrong:
-        parts = []
-        for label, keys in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", wrong)):
-            if keys:
-                parts.append(f"{label}: {keys[:4]}" + (" ..." if len(keys) > 4 else ""))
-        raise CheckpointError(
-            f"{path}: does not fit model.variant={model.spec.depths}/{model.spec.dims} with "
-            f"{model.spec.num_joints} joints x {model.spec.depth_dim} bins ({'; '.join(parts)})"
-        )
-    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
-
-
-def build_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.AdamW:
-    """AdamW with weight decay on convolution weights and none on biases and batch-norm parameters."""
-    decay, no_decay = [], []
-    for _name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        (decay if param.ndim > 1 else no_decay).append(param)
-    groups = [
-        {"params": decay, "weight_decay": cfg.train.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW(groups, lr=cfg.train.lr, betas=tuple(cfg.train.betas))
 
 
 def _terms(stats: dict[str, float]) -> str:
@@ -180,7 +114,7 @@ class Trainer:
             torch.backends.cudnn.benchmark = True
 
         if train_samples is None:
-            train_samples, joint_set = self._build_train_samples(None if model is None else model.spec)
+            train_samples, joint_set = build_train_samples(cfg, None if model is None else model.spec, self.is_main)
         elif joint_set is None:
             raise ValueError("joint_set is required with train_samples")
         self.joint_set = get_joint_set(joint_set)
@@ -233,35 +167,6 @@ class Trainer:
             )
 
     # ------------------------------------------------------------------ setup
-    def _build_train_samples(self, model_spec: ModelSpec | None = None) -> tuple[Dataset, JointSet]:
-        from ..data import TrainSamples, load_dataset
-
-        cfg = self.cfg
-        datasets = []
-        for name in cfg.data.train_sets:
-            options = dict(cfg.data.train_options.get(name, {}))
-            if name == "human36m":
-                options.setdefault("protocol", cfg.data.protocol)
-            datasets.append(load_dataset(name, cfg.dataset_root(name), "train", **options))
-        three_d = [d for d in datasets if d.has_depth]
-        joint_set = (three_d or datasets)[0].joint_set
-        spec = ModelSpec(**network_kwargs(cfg, joint_set)) if model_spec is None else model_spec
-        samples = TrainSamples(
-            datasets,
-            joint_set,
-            input_size=spec.input_size,
-            depth_dim=spec.depth_dim,
-            output_size=spec.output_size,
-            augment=cfg.data.augment,
-            seed=cfg.run.seed,
-            occlusion=cfg.data.occlusion,
-            depth_range_mm=cfg.data.bbox_3d_size,
-        )
-        if self.is_main:
-            sizes = ", ".join(f"{d.name} {len(d)}" for d in datasets)
-            logger.info("training on %s samples (%s); output joints: %s", len(samples), sizes, joint_set.name)
-        return samples, joint_set
-
     def _start_logging(self) -> None:
         package_logger = logging.getLogger("convnextpose")
         handler = logging.FileHandler(self.log_dir / "train.log")
@@ -319,18 +224,9 @@ class Trainer:
                 logger.warning("%s: optimiser state does not fit (%s); starting the optimiser afresh", path, exc)
         step = payload.get("scheduler", {}).get("step") if isinstance(payload.get("scheduler"), dict) else None
         self.schedule.load_state_dict({"step": step if step is not None else self.start_epoch * self.steps_per_epoch})
-        saved_cfg = payload.get("cfg")
-        if isinstance(saved_cfg, dict) and self.is_main:
-            changed = [
-                f"{section}.{key}: {saved_cfg[section][key]!r} -> {now!r}"
-                for section, values in self.cfg.to_dict().items()
-                if section != "run"
-                for key, now in values.items()
-                if isinstance(saved_cfg.get(section), dict) and key in saved_cfg[section]
-                and saved_cfg[section][key] != now
-            ]  # fmt: skip
-            if changed:
-                logger.warning("%s was trained with a different config: %s", path, "; ".join(changed))
+        changed = config_changes(payload.get("cfg"), self.cfg.to_dict())
+        if changed and self.is_main:
+            logger.warning("%s was trained with a different config: %s", path, "; ".join(changed))
         saved_spe = payload.get("steps_per_epoch")
         if saved_spe is not None and saved_spe != self.steps_per_epoch and self.is_main:
             logger.warning(
