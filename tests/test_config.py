@@ -105,6 +105,12 @@ def test_cross_field_validation():
         load_config(None, ["data.train_sets=['human36n']"])
     with pytest.raises(ConfigError, match="unknown variant"):
         load_config(None, ["model.variant=xxl"])
+    with pytest.raises(ConfigError, match=r"train_shares: give every train set \(human36m, mpii\)"):
+        load_config(None, ["data.train_shares={'human36m': 3}"])
+    with pytest.raises(ConfigError, match="positive share"):
+        load_config(None, ["data.train_shares={'human36m': 3, 'mpii': 0}"])
+    shares = load_config(None, ["data.train_shares={'human36m': 3, 'mpii': 1}"]).data.train_shares
+    assert shares == {"human36m": 3.0, "mpii": 1.0}
 
 
 def test_shipped_configs_load_and_are_named_by_the_rule():

@@ -70,6 +70,7 @@ class DataConfig:
     occlusion: bool = True  # synthetic occlusion while training
     workers: int = 4  # DataLoader worker processes per training process
     train_options: dict[str, dict] = field(default_factory=dict)  # extra load_dataset() options per train set
+    train_shares: dict[str, float] = field(default_factory=dict)  # epoch share per train set; {}: 3D, 2D sets half each
     test_options: dict[str, Any] = field(default_factory=dict)  # extra load_dataset() options for the test set
 
 
@@ -439,6 +440,12 @@ def validate(cfg: Config) -> Config:
             suggestions = difflib.get_close_matches(name, known_sets, n=1)
             hint = f"; did you mean '{suggestions[0]}'?" if suggestions else ""
             raise ConfigError(f"data: unknown dataset {name!r}{hint} (choose from {', '.join(known_sets)})")
+    if shares := cfg.data.train_shares:
+        if set(shares) != set(cfg.data.train_sets) or any(not v > 0 for v in shares.values()):
+            raise ConfigError(
+                f"data.train_shares: give every train set ({', '.join(cfg.data.train_sets)}) a positive share, "
+                f"got {shares}"
+            )
     if cfg.data.train_sets == ["images"] and not cfg.distill.teachers:
         raise ConfigError("data.train_sets: 'images' has no labels; it needs distill.teachers to learn from")
     if cfg.data.test_set not in ("human36m", "mupots", "coco"):

@@ -138,3 +138,28 @@ def test_3d_and_2d_sets_are_drawn_equally_and_mapped_by_joint_name(h36m_test):
         samples[len(samples)]
     with pytest.raises(ValueError, match="multiples of 8"):
         TrainSamples([h36m_test], "human36m", input_size=(60, 64))
+
+
+def test_shares_set_each_datasets_part_of_an_epoch(h36m_test):
+    two_d = _as_2d(h36m_test, 3)
+    n3 = len(h36m_test)
+    default = TrainSamples([h36m_test, two_d], "human36m", input_size=(64, 64), augment=False)
+    assert default.samples_per_epoch() == {"human36m": n3, "mpii": n3}  # the release's rule: half each
+    # A small 2D set asked for a quarter of the epoch: the epoch is as long as the sets together.
+    quarter = TrainSamples([h36m_test, two_d], "human36m", input_size=(64, 64), augment=False, shares=[3, 1])
+    total = n3 + 3
+    assert quarter.samples_per_epoch() == {"human36m": round(total * 3 / 4), "mpii": round(total / 4)}
+    drawn = [quarter.locate(i)[0] for i in range(len(quarter))]
+    assert drawn.count(1) == round(total / 4)
+    assert drawn.count(0) == round(total * 3 / 4) == len(quarter) - drawn.count(1)
+    # A share below a set's size draws a random subset of it, different each epoch.
+    small = TrainSamples([h36m_test, two_d], "human36m", input_size=(64, 64), augment=False, shares=[1, 2])
+    first = [small.locate(i) for i in range(len(small)) if small.locate(i)[0] == 0]
+    assert len(first) == round(total / 3) < n3 and len(first) >= 3, (len(first), n3)
+    small.set_epoch(1)
+    other = [small.locate(i) for i in range(len(small)) if small.locate(i)[0] == 0]
+    assert first != other
+    with pytest.raises(ValueError, match="one positive share per dataset"):
+        TrainSamples([h36m_test, two_d], "human36m", shares=[1.0])
+    with pytest.raises(ValueError, match="one positive share per dataset"):
+        TrainSamples([h36m_test, two_d], "human36m", shares=[1.0, 0.0])

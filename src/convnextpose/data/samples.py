@@ -42,6 +42,10 @@ class TrainSamples(Dataset):
         seed: base seed of every sample's generator.
         occlusion: allow synthetic occlusion when augmenting.
         depth_range_mm: depth extent around the root covered by the D bins.
+        shares: per dataset, its share of each epoch (any positive numbers, normalised); an epoch is then as long
+            as the datasets together, a set with a larger share than its size is cycled (then random records), one
+            with a smaller share gives a random subset each epoch. None: the release's rule, the 3D sets and the 2D
+            sets each half of an epoch (the smaller half cycled), whatever their sizes.
 
     Items are dicts: ``image`` (3, H, W) float32 normalised RGB; ``target`` (J, 3) float32 heatmap
     units (x, y in cells of the ``output_size`` grid, z in depth bins); ``target_vis`` (J,) float32;
@@ -59,6 +63,7 @@ class TrainSamples(Dataset):
         occlusion: bool = True,
         depth_range_mm: float = 2000.0,
         output_size: tuple[int, int] | None = None,
+        shares: Sequence[float] | None = None,
     ) -> None:
         datasets = list(datasets)
         if not datasets:
@@ -78,20 +83,42 @@ class TrainSamples(Dataset):
         for ds, m in zip(datasets, self._maps):
             if not (m >= 0).any():
                 raise ValueError(f"dataset {ds.name} shares no joint names with joint set {self.joint_set.name}")
-        groups = [
-            [i for i, d in enumerate(datasets) if d.has_depth and len(d)],
-            [i for i, d in enumerate(datasets) if not d.has_depth and len(d)],
-        ]
-        self._groups = [g for g in groups if g]
+        if shares is None:
+            groups = [
+                [i for i, d in enumerate(datasets) if d.has_depth and len(d)],
+                [i for i, d in enumerate(datasets) if not d.has_depth and len(d)],
+            ]
+            self._groups = [g for g in groups if g]
+        else:
+            if len(shares) != len(datasets) or any(not share > 0 for share in shares):
+                raise ValueError(f"shares: need one positive share per dataset ({len(datasets)}), got {list(shares)}")
+            if empty := [d.name for d in datasets if not len(d)]:
+                raise ValueError(f"shares: dataset(s) {empty} have no records to draw their share from")
+            self._groups = [[i] for i in range(len(datasets))]
         if not self._groups:
             raise ValueError("TrainSamples: every dataset is empty")
         self._group_sizes = [sum(len(datasets[i]) for i in g) for g in self._groups]
         self._group_starts = [np.cumsum([0] + [len(datasets[i]) for i in g]) for g in self._groups]
-        self._stretched = max(self._group_sizes)
+        if shares is None:  # every group as long as the largest (one group: itself)
+            self._group_lengths = [max(self._group_sizes)] * len(self._groups)
+        else:
+            total = sum(self._group_sizes)
+            self._group_lengths = [max(1, round(total * share / sum(shares))) for share in shares]
+        self._group_offsets = np.cumsum([0] + self._group_lengths)
         self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
 
     def __len__(self) -> int:
-        return self._stretched * len(self._groups) if len(self._groups) > 1 else self._group_sizes[0]
+        return int(self._group_offsets[-1])
+
+    def samples_per_epoch(self) -> dict[str, int]:
+        """Samples each dataset gives an epoch, by dataset name (a group of the release's rule shares its samples
+        between its datasets in proportion to their sizes)."""
+        counts: dict[str, int] = {}
+        for group, size, length in zip(self._groups, self._group_sizes, self._group_lengths):
+            for i in group:
+                name = self.datasets[i].name
+                counts[name] = counts.get(name, 0) + round(length * len(self.datasets[i]) / size)
+        return counts
 
     @property
     def epoch(self) -> int:
@@ -105,15 +132,13 @@ class TrainSamples(Dataset):
         """(dataset number, record number) of a sample index; ``rng`` draws the stretched tail's records."""
         if not 0 <= index < len(self):
             raise IndexError(f"sample index {index} out of range for {len(self)} samples")
-        group, j = 0, index
-        if len(self._groups) > 1:
-            group, j = divmod(index, self._stretched)
-            n = self._group_sizes[group]
-            if j >= n * (self._stretched // n):
-                rng = rng if rng is not None else self.sample_rng(index)
-                j = int(rng.integers(n))
-            else:
-                j %= n
+        group = int(np.searchsorted(self._group_offsets, index, side="right") - 1)
+        j, n, length = index - int(self._group_offsets[group]), self._group_sizes[group], self._group_lengths[group]
+        if j >= n * (length // n):  # past the whole passes over the group: a random record
+            rng = rng if rng is not None else self.sample_rng(index)
+            j = int(rng.integers(n))
+        else:
+            j %= n
         starts = self._group_starts[group]
         k = int(np.searchsorted(starts, j, side="right") - 1)
         return self._groups[group][k], int(j - starts[k])

@@ -114,8 +114,13 @@ def build_train_samples(cfg: Config, model_spec: ModelSpec | None = None, log: b
         seed=cfg.run.seed,
         occlusion=cfg.data.occlusion,
         depth_range_mm=cfg.data.bbox_3d_size,
+        shares=[cfg.data.train_shares[name] for name in cfg.data.train_sets] if cfg.data.train_shares else None,
     )
     if log:
         sizes = ", ".join(f"{d.name} {len(d)}" for d in datasets)
-        logger.info("training on %s samples (%s); output joints: %s", len(samples), sizes, joint_set.name)
+        drawn = ", ".join(f"{name} {count}" for name, count in samples.samples_per_epoch().items())
+        logger.info(
+            "training on %s samples per epoch (%s; records: %s); output joints: %s",
+            len(samples), drawn, sizes, joint_set.name,
+        )  # fmt: skip
     return samples, joint_set
