@@ -60,7 +60,7 @@ def agreement_rows(name: str, result: dict) -> list[str]:
         if values:
             rows.append(
                 f"| {name} | {mode} | {values['pck@0.05']:.3f} | {values['pck@0.1']:.3f} | {values['mean_2d']:.3f} "
-                f"| {values['mpjpe_rel_mm']:.1f} |"
+                f"| {values['mpjpe_rel_mm']:.1f} | {values['limb_spread']:.2f} |"
             )
     return rows
 
@@ -94,7 +94,7 @@ def main() -> int:
     teacher = PoseEstimator(args.teacher)
     images, boxes = held_out_crops(data_root, args.crops)
     photos = [SHARED / "images" / p for p in PHOTOS]
-    header = ["| model | mode | PCK@0.05 | PCK@0.1 | mean 2D (box size) | 3D MPJPE to teacher (mm) |", "|---|---|---:|---:|---:|---:|"]  # fmt: skip
+    header = ["| model | mode | PCK@0.05 | PCK@0.1 | mean 2D (box size) | 3D MPJPE to teacher (mm) | limb spread |", "|---|---|---:|---:|---:|---:|---:|"]  # fmt: skip
     sections = {"held-out synthetic crops": (images, boxes), "shared single-person photos": (photos, None)}
     for section, (section_images, section_boxes) in sections.items():
         lines += ["", f"## Agreement with the teacher: {section} ({len(section_images)})", "", *header]

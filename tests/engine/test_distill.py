@@ -235,8 +235,34 @@ def test_agreement_of_a_network_with_itself_and_with_another(image_folder):
     same = measure_agreement(PoseEstimator(teacher, optimize=False), PoseEstimator(teacher), images, boxes)
     assert same["same_crop"]["pck@0.05"] == 1.0 and same["same_crop"]["mpjpe_rel_mm"] < 0.05  # float32 paths
     assert same["end_to_end"]["found"] == 1.0
+    assert abs(same["same_crop"]["limb_spread"] - 1.0) < 1e-3
     differ = measure_agreement(PoseEstimator(other), PoseEstimator(teacher), images, boxes)
     assert differ["same_crop"]["pck@0.1"] < 0.9 and differ["same_crop"]["mpjpe_rel_mm"] > 10
+
+
+def test_limb_spread_shows_limbs_drawn_along_the_midline():
+    import dataclasses
+
+    from convnextpose.inference.agreement import compare_people
+    from convnextpose.inference.result import PersonPose
+    from convnextpose.joints import get_joint_set
+
+    joint_set = get_joint_set("human36m")
+    rng = np.random.default_rng(0)
+    joints_img = rng.uniform(0, 200, (18, 2))
+    joints_rel = rng.normal(0, 300, (18, 3))
+    person = PersonPose(
+        box=np.array([0.0, 0, 200, 200]), crop_box=np.array([0.0, 0, 200, 200]), joints_img=joints_img,
+        joints_cam=joints_rel + [0, 0, 4000], joints_rel=joints_rel, confidence=np.ones(18), root_depth=4000.0,
+        root_depth_source="given", focal=np.array([1500.0, 1500]), princpt=np.array([100.0, 100]),
+        joint_set=joint_set, joints_hm=np.zeros((18, 3)),
+    )  # fmt: skip
+    root = joints_img[joint_set.root_index]
+    collapsed = joints_img.copy()
+    collapsed[:, 0] = root[0] + 0.25 * (joints_img[:, 0] - root[0])  # every joint pulled to the vertical midline
+    narrow = compare_people(person, dataclasses.replace(person, joints_img=collapsed))
+    assert compare_people(person, person)["limb_spread"] == pytest.approx(1.0)
+    assert narrow["limb_spread"] < 0.9
 
 
 def test_agree_cli_compares_a_checkpoint_with_its_teacher_on_a_folder(image_folder, tmp_path):

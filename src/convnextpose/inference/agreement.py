@@ -7,8 +7,11 @@ For each image the reference (teacher) finds the person (or takes the given box)
 
 Measures per person, then averaged: 2D PCK against the reference's joints at 0.05 and 0.1 of the
 person's size (the longer side of the box around the reference's 2D joints, grown by 1.2 as
-:func:`~convnextpose.geometry.box_from_joints`), the mean 2D distance in that unit, and the 3D
-MPJPE (mm) between the root-relative joints.
+:func:`~convnextpose.geometry.box_from_joints`), the mean 2D distance in that unit, the 3D
+MPJPE (mm) between the root-relative joints, and the limb spread: how far apart the left and right
+wrists and the left and right ankles are in 2D, as a fraction of the reference's (1: the same; a
+network that draws every limb along the body's midline, a failure PCK hides when the person stands
+upright, scores well below 1).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from .estimator import PoseEstimator
 from .result import PersonPose
 
 PCK_THRESHOLDS = (0.05, 0.1)
+#: The left/right limb ends whose distances apart make the limb spread (those a joint set has).
+LIMB_PAIRS = (("L_Wrist", "R_Wrist"), ("L_Ankle", "R_Ankle"))
 
 
 def person_size(joints_img: np.ndarray) -> float:
@@ -41,7 +46,16 @@ def compare_people(reference: PersonPose, other: PersonPose) -> dict[str, float]
     out = {f"pck@{t}": float((distance < t).mean()) for t in PCK_THRESHOLDS}
     out["mean_2d"] = float(distance.mean())
     out["mpjpe_rel_mm"] = float(np.linalg.norm(other.joints_rel - reference.joints_rel, axis=1).mean())
+    out["limb_spread"] = limb_spread(other) / max(limb_spread(reference), 1e-6)
     return out
+
+
+def limb_spread(person: PersonPose) -> float:
+    """Mean 2D distance (px) between the left and right wrist and between the left and right ankle."""
+    names = person.joint_set.names
+    pairs = [(names.index(a), names.index(b)) for a, b in LIMB_PAIRS if a in names and b in names]
+    left, right = (person.joints_img[[p[i] for p in pairs]] for i in (0, 1))
+    return float(np.linalg.norm(left - right, axis=1).mean())
 
 
 def measure_agreement(
@@ -104,7 +118,7 @@ def collect_images(sources: Sequence[str | os.PathLike]) -> list[Path]:
 
 def agreement_table(result: dict[str, Any]) -> str:
     """A Markdown table of :func:`measure_agreement`'s result: one row per image and mode, then the means."""
-    names = ["pck@0.05", "pck@0.1", "mean_2d", "mpjpe_rel_mm"]
+    names = ["pck@0.05", "pck@0.1", "mean_2d", "mpjpe_rel_mm", "limb_spread"]
     lines = ["| image | mode | " + " | ".join(names) + " |", "|---|---|" + "---:|" * len(names)]
     for row in result["per_image"]:
         for mode in ("same_crop", "end_to_end"):
