@@ -317,7 +317,7 @@ def test_export_cli_int8_options(model, tmp_path, capsys):
     assert main(missing) == 1 and "calibration folder not found" in capsys.readouterr().err
 
 
-# ---------------------------------------------------------------- trained networks: the release's XS, the shipped default
+# ------------------------------------------------ trained networks: the release's XS, the shipped default
 
 
 def trained_network(name: str):
@@ -328,7 +328,8 @@ def trained_network(name: str):
     return load_model(DEFAULT_PRETRAINED)
 
 
-@pytest.mark.slow  # 40 s each; the quick suite checks the same held-out bound on tiny networks (test_export_checks_itself_...)
+# 40 s each; the quick suite checks the same held-out bound on tiny networks (test_export_checks_itself_...)
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["release_xs", "shipped_default"])
 def test_trained_int8_keeps_its_accuracy(name, tmp_path):
     """The issue's bound on held-out crops (a handful: the docs' benchmark uses 48), and the shared photos."""

@@ -119,7 +119,7 @@ def single_threaded_opencv() -> Iterator[None]:
     """OpenCV on one thread inside the block (its previous setting restored after).
 
     The writers parallelise over worker processes; OpenCV's own threads on every full-image operation (lookup
-    tables, blurs, noise) only add synchronisation: about 10 % more CPU per image at 1000 px on two cores.
+    tables, blurs, noise) only add synchronisation: 10-15 % more CPU per image at 1000 px on two cores.
     """
     previous = cv2.getNumThreads()
     cv2.setNumThreads(1)
