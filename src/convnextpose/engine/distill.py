@@ -119,6 +119,8 @@ class Teacher:
     def __init__(self, path: str, student: ModelSpec, device: torch.device, flip_test: bool = False) -> None:
         self.path = str(path)
         self.model = load_model(path, map_location=device).eval()
+        if device.type == "cpu":
+            self.model.to(memory_format=torch.channels_last)  # as the trainer's student: faster oneDNN convolutions
         for parameter in self.model.parameters():
             parameter.requires_grad_(False)
         self.spec = self.model.spec
