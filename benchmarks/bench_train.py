@@ -4,7 +4,8 @@
 
 Rows:
 - "train step (tensors)": forward + L1 loss + backward + AdamW on random in-memory batches: the
-  network's ceiling, no data loading.
+  network's ceiling, no data loading. On the CPU twice: in PyTorch's default NCHW memory and in the
+  channels_last (NHWC) memory the Trainer uses there, with their ratio.
 - "train (pipeline)": the real Trainer on a generated synthetic Human3.6M set (JPEG decoding, crops,
   augmentation, DataLoader workers); "data share" is the fraction of the step time spent waiting
   for the next batch.
@@ -30,12 +31,17 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def bench_train_tensors(variant: str, batch: int, steps: int, size: int, device: torch.device, amp: bool) -> dict:
+def bench_train_tensors(
+    variant: str, batch: int, steps: int, size: int, device: torch.device, amp: bool, channels_last: bool = False
+) -> dict:
     torch.manual_seed(0)
     model = build_model(variant, input_size=(size, size), drop_path_rate=0.1).to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     images = torch.randn(batch, 3, size, size, device=device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+        images = images.contiguous(memory_format=torch.channels_last)
     hm = size // 8
     target = torch.rand(batch, model.num_joints, 3, device=device) * torch.tensor(
         [hm, hm, model.depth_dim], device=device
@@ -173,8 +179,14 @@ def main(argv: list[str]) -> int:
     for device in devices:
         batch = args.gpu_batch if device.type == "cuda" else args.cpu_batch
         amp = device.type == "cuda"
-        rows = [
-            ("train step (tensors)", bench_train_tensors(args.variant, batch, args.steps, args.size, device, amp)),
+        train_args = (args.variant, batch, args.steps, args.size, device, amp)
+        rows = [("train step (tensors)", bench_train_tensors(*train_args))]
+        if device.type == "cpu":
+            nhwc = bench_train_tensors(*train_args, channels_last=True)
+            rows.append(("train step (tensors, channels_last as the Trainer)", nhwc))
+            ratio = rows[0][1]["step_ms"] / nhwc["step_ms"]
+            print(f"channels_last: {ratio:.2f}x the NCHW training step", flush=True)
+        rows += [
             ("eval, flip test (tensors)", bench_eval_tensors(args.variant, batch, args.steps, args.size, device, amp)),
         ]
         if args.pipeline:

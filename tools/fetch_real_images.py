@@ -8,6 +8,11 @@ Two kinds, each from packages the Debian registry serves, with each package's li
 - ``people/<package>/``: the few real photographs of people Debian ships: OpenCV's sample data
   (``vtest.avi``, a pedestrian video, every second frame; basketball players; a footballer), as
   label-free distillation data (``convnextpose data boxes`` finds the people).
+- ``people_videos/<package>/``: frames of real videos of people whose footage is under a free
+  licence, from PyPI wheels and a Debian source package (``PEOPLE_VIDEOS``): Sports2D's demo (two
+  people walking and balancing outdoors), Pose2Sim's single-person demo (four views of a man
+  balancing in a lab) and torchvision's gallery clip from Pexels (a man shooting hoops). Clips
+  whose footage is research-only (Kinetics, UCF101, HMDB51 test clips) are left out.
 
 ``SOURCES.md`` lists every package with its version, licence and file count; ``licenses/`` holds each
 package's copyright file. The shared test photos (``../shared/images``) are never fetched or used
@@ -24,7 +29,10 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
+import urllib.request
+import zipfile
 from pathlib import Path
 
 import cv2
@@ -35,6 +43,18 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 MAX_SIDE = 1920
 OPENCV_PEOPLE_PHOTOS = ("basketball1.png", "basketball2.png", "messi5.jpg")
 VIDEO_FRAME_STEP = 2
+DEBIAN_POOL = "http://deb.debian.org/debian/pool/main"
+
+
+#: (registry, package, version, files in its archive, keep every n-th frame, licence of the footage)
+PEOPLE_VIDEOS = (
+    ("pypi", "sports2d", "0.8.34", ("Sports2D/Demo/demo.mp4",), 3,
+     "BSD-3-Clause (the package's licence; filmed by its author)"),
+    ("pypi", "pose2sim", "0.10.49", tuple(f"Pose2Sim/Demo_SinglePerson/videos/cam0{i}.mp4" for i in range(1, 5)), 5,
+     "BSD-3-Clause (the package's licence; the authors' own recording)"),
+    ("debian-source", "pytorch-vision", "0.14.1", ("vision-0.14.1/gallery/assets/basketball.mp4",), 3,
+     "Pexels licence (video by Pavel Danilyuk, in torchvision's gallery; the package's code is BSD-3-Clause)"),
+)  # fmt: skip
 
 
 def run(command: list[str], cwd: Path | None = None) -> str:
@@ -137,6 +157,81 @@ def opencv_people(root: Path, out: Path) -> int:
     return count
 
 
+def download_archive(registry: str, package: str, version: str, downloads: Path) -> Path:
+    """A PyPI wheel (``pip download``) or a Debian source tarball (the Debian mirror's pool), once."""
+    downloads.mkdir(parents=True, exist_ok=True)
+    if registry == "pypi":
+        found = sorted(downloads.glob(f"{package}-{version}-*.whl"))
+        if not found:
+            run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:",
+                 "--dest", str(downloads), f"{package}=={version}"])  # fmt: skip
+            found = sorted(downloads.glob(f"{package}-{version}-*.whl"))
+        if not found:
+            sys.exit(f"error: pip download {package}=={version} wrote no wheel into {downloads}")
+        return found[-1]
+    target = downloads / f"{package}_{version}.orig.tar.gz"
+    if not target.exists():
+        url = f"{DEBIAN_POOL}/{package[0]}/{package}/{target.name}"
+        partial = target.with_name(target.name + ".partial")
+        try:
+            urllib.request.urlretrieve(url, partial)
+        except OSError as exc:
+            sys.exit(f"error: could not download {url}: {exc}")
+        partial.replace(target)
+    return target
+
+
+def video_frames(video: Path, out: Path, step: int) -> int:
+    """Every ``step``-th frame of ``video`` as ``out/<video stem>_<frame>.jpg``."""
+    capture = cv2.VideoCapture(str(video))
+    if not capture.isOpened():
+        sys.exit(f"error: OpenCV cannot read the video {video}")
+    index = count = 0
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if index % step == 0:
+            save_image(frame, out / f"{video.stem}_{index:04d}.jpg")
+            count += 1
+        index += 1
+    capture.release()
+    return count
+
+
+def people_videos(out: Path, downloads: Path) -> list[tuple[str, str, str, str, int]]:
+    """Frames of ``PEOPLE_VIDEOS`` into ``out/people_videos/<package>/``; rows for SOURCES.md."""
+    rows = []
+    for registry, package, version, members, step, licence in PEOPLE_VIDEOS:
+        folder = out / "people_videos" / package
+        if not (folder / ".done").exists():
+            archive = download_archive(registry, package, version, downloads)
+            if folder.exists():
+                shutil.rmtree(folder)
+            count = 0
+            with tempfile.TemporaryDirectory(prefix="real-videos-") as tmp:
+                for member in members:
+                    target = Path(tmp) / Path(member).name
+                    try:
+                        if archive.suffix == ".whl":
+                            with zipfile.ZipFile(archive) as wheel:
+                                target.write_bytes(wheel.read(member))
+                        else:
+                            with tarfile.open(archive) as tar:
+                                source = tar.extractfile(member)
+                                if source is None:
+                                    raise KeyError(member)
+                                target.write_bytes(source.read())
+                    except KeyError:
+                        sys.exit(f"error: {archive.name} has no file {member}")
+                    count += video_frames(target, folder, step)
+            (folder / ".done").write_text(f"{count}\n")
+        count = int((folder / ".done").read_text())
+        rows.append((package, f"{version} ({registry})", "people (video frames)", licence, count))
+        print(f"{package} {version}: {count} video frames -> {folder}")
+    return rows
+
+
 def fetch(out: Path) -> None:
     debs = out / "debs"
     sources = []
@@ -161,10 +256,11 @@ def fetch(out: Path) -> None:
         count = int((folder / ".done").read_text())
         sources.append((package, version, kind, licence_of(text), count))
         print(f"{package} {version}: {count} {kind} images -> {folder}")
+    sources += people_videos(out, out / "downloads")
     lines = [
         "# Real images fetched by `make real-images` (tools/fetch_real_images.py)",
         "",
-        "| package | version | used as | licence (Debian copyright, `Files: *`) | images |",
+        "| package | version | used as | licence (Debian copyright `Files: *`; for videos, of the footage) | images |",
         "| --- | --- | --- | --- | ---: |",
         *[f"| {p} | {v} | {k} | {lic} | {n} |" for p, v, k, lic, n in sources],
         "",

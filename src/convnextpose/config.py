@@ -106,6 +106,7 @@ class DistillConfig:
     feature_weight: float = 0.0  # normalised MSE of backbone stage outputs, through 1x1 adapters
     feature_stages: list[int] = field(default_factory=lambda: [3])  # backbone stages (0..3) matched
     gt_weight: float = 1.0  # ground-truth L1 where a sample has labels (0: teachers only)
+    teacher_forcing: bool = False  # block-wise: each student stage and the head read the teacher's previous stage
 
 
 @dataclass
@@ -446,6 +447,11 @@ def validate(cfg: Config) -> Config:
                 f"data.train_shares: give every train set ({', '.join(cfg.data.train_sets)}) a positive share, "
                 f"got {shares}"
             )
+    if cfg.distill.teacher_forcing and (len(cfg.distill.teachers) != 1 or cfg.distill.feature_weight <= 0):
+        raise ConfigError(
+            "distill.teacher_forcing: needs exactly one teacher in distill.teachers and distill.feature_weight > 0 "
+            "(the stage outputs are what the student's backbone learns from)"
+        )
     if cfg.data.train_sets == ["images"] and not cfg.distill.teachers:
         raise ConfigError("data.train_sets: 'images' has no labels; it needs distill.teachers to learn from")
     if cfg.data.test_set not in ("human36m", "mupots", "coco"):

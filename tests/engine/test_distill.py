@@ -17,8 +17,9 @@ from convnextpose import build_model
 from convnextpose.config import ConfigError, load_config
 from convnextpose.data import TrainSamples, load_dataset
 from convnextpose.engine import Trainer
-from convnextpose.engine.distill import Distiller, axis_map, splat_matrix
+from convnextpose.engine.distill import Distiller, axis_map, batch_standardise, splat_matrix
 from convnextpose.models.checkpoint import read_checkpoint, save_checkpoint
+from convnextpose.models.soft_argmax import soft_argmax_3d
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -211,6 +212,68 @@ def test_snapshots_keep_the_adapters_and_continue(tmp_path, image_folder):
     torch.testing.assert_close(
         resumed.distiller.adapters["teacher0_stage3"].weight, first.distiller.adapters["teacher0_stage3"].weight
     )
+
+
+def test_teacher_forcing_trains_each_block_on_the_teachers_inputs(tmp_path, image_folder):
+    """Block-wise distillation: every stage reads the teacher's previous stage, the head its last one; the
+    stages' and the head's errors fall, and the student alone (its own features) ends nearer the teacher."""
+    teacher = peaked(build_model("test"), seed=3)
+    path = save_checkpoint(tmp_path / "teacher.pth", teacher)
+    extra = {"distill.teacher_forcing": True, "distill.feature_weight": 1.0, "train.end_epoch": 40,
+             "train.save_interval": 40, "train.lr": 1e-2}  # fmt: skip
+    trainer = Trainer(distill_cfg(tmp_path, [path], **extra))
+    assert len(trainer.distiller.adapters) == 0  # same widths: stages compared directly
+    probe = torch.stack(
+        [
+            TrainSamples([load_dataset("images", image_folder)], "human36m", (64, 64), augment=False)[i]["image"]
+            for i in range(8)
+        ]
+    )
+    forcing = trainer.distiller.targets(probe).forcing
+    assert [f.shape[1] for f in forcing] == list(teacher.spec.dims)
+
+    def errors() -> tuple[float, float, float]:
+        trainer.model.eval()
+        with torch.no_grad():
+            heatmaps, stages = trainer.train_module(probe, forcing)
+            stage1 = float((batch_standardise(stages["stage1"]) - batch_standardise(forcing[1])).pow(2).mean())
+            head_joints = soft_argmax_3d(heatmaps, teacher.num_joints, teacher.depth_dim)
+            head = float((head_joints - teacher(probe))[..., :2].norm(dim=-1).mean())
+            alone = float((trainer.model(probe) - teacher(probe))[..., :2].norm(dim=-1).mean())
+        return stage1, head, alone
+
+    before = errors()
+    trainer.fit()
+    after = errors()
+    for name, b, a in zip(("stage 1", "head", "end to end"), before, after):
+        assert a < 0.7 * b, (name, b, a)
+    assert trainer.history[-1]["loss_distill_feature"] < trainer.history[0]["loss_distill_feature"]
+
+
+def test_teacher_forcing_calibrates_the_last_norm_to_the_teacher(tmp_path, image_folder):
+    teacher = peaked(build_model("test"), seed=3)
+    path = save_checkpoint(tmp_path / "teacher.pth", teacher)
+    cfg = distill_cfg(tmp_path, [path], **{"distill.teacher_forcing": True, "distill.feature_weight": 1.0})
+    trainer = Trainer(cfg)
+    batch = next(iter(trainer.loader))
+    trainer.train_step(batch)  # the first step calibrates, then takes a step (lr 3e-3 moves it a little)
+    last = trainer.distiller.targets(batch["image"]).stages[0][3]
+    norm = trainer.model.backbone.norm
+    torch.testing.assert_close(norm.weight, last.std(dim=(0, 2, 3), unbiased=False), atol=0.02, rtol=0.05)
+    torch.testing.assert_close(norm.bias, last.mean(dim=(0, 2, 3)), atol=0.02, rtol=0.05)
+
+
+def test_teacher_forcing_needs_one_teacher_of_the_students_widths(tmp_path):
+    with pytest.raises(ConfigError, match="teacher_forcing"):
+        load_config(None, {"distill.teachers": ["a.pth"], "distill.teacher_forcing": True})  # no feature term
+    with pytest.raises(ConfigError, match="exactly one teacher"):
+        load_config(None, {"distill.teachers": ["a.pth", "b.pth"], "distill.teacher_forcing": True,
+                           "distill.feature_weight": 1.0})  # fmt: skip
+    path = save_checkpoint(tmp_path / "teacher.pth", build_model("test"))
+    cfg = load_config(None, {"distill.teachers": [str(path)], "distill.teacher_forcing": True,
+                             "distill.feature_weight": 1.0})  # fmt: skip
+    with pytest.raises(ValueError, match="stage widths and input size"):
+        Distiller(cfg.distill, build_model("test", dims=(8, 16, 32, 48)), torch.device("cpu"))
 
 
 def test_distill_config_is_checked(tmp_path):

@@ -14,6 +14,18 @@ Each term is weighted in the config's ``distill`` section (:class:`~convnextpose
   1 whatever the stages' scales, so it cannot drown the other terms. The adapters
   train with the student and are saved in its snapshots, never in its weights.
 
+With ``teacher_forcing`` the distillation is block-wise (for a student with its teacher's stage
+widths and input size): student stage ``i`` reads the teacher's stage ``i - 1`` output instead of
+its own, and the head reads the teacher's last stage, so every block learns its own regression
+from the teacher's inputs at once, without waiting for the blocks before it to become good. The
+feature term then compares all four stages directly (no adapters): stages 0-2 with each channel
+standardised over the batch and map on both sides (the next stage's input BatchNorm absorbs a
+per-channel scale and shift), the last stage as it is (the head reads it), its mean squared error
+over the teacher's variance there. After each such epoch the student's BatchNorm statistics are
+recomputed from its own end-to-end features (:func:`recalibrate_batchnorm`), so its snapshots run
+alone. A student trained so reads its own features
+only afterwards: follow it with ordinary (end-to-end) distillation from its snapshot.
+
 Teachers run on the student's crops under ``torch.inference_mode`` (resized to their own input size
 where it differs; flip test optional), so their targets follow every augmentation. Their outputs are
 mapped into the student's units: a teacher cell ``x_t`` is the teacher-crop pixel ``x_t * s_t``,
@@ -27,7 +39,7 @@ mean.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,6 +101,47 @@ def standardise_channels(features: torch.Tensor, eps: float = 1e-5) -> torch.Ten
     return (features - mean) / (std + eps)
 
 
+def batch_standardise(features: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Each channel of ``(N, C, H, W)`` features to zero mean, unit variance over the batch and the map (as BatchNorm)."""
+    mean = features.mean(dim=(0, 2, 3), keepdim=True)
+    std = features.std(dim=(0, 2, 3), keepdim=True, unbiased=False)
+    return (features - mean) / (std + eps * features.abs().mean().clamp(min=1e-12))
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: ConvNeXtPose, batches: Iterable[torch.Tensor], device: torch.device) -> int:
+    """Recompute every BatchNorm's running mean and variance from ``model``'s own end-to-end features.
+
+    After teacher forcing each block has only seen the teacher's features, whose per-channel scale and
+    shift the student's need not share (the stage terms ignore them); its BatchNorms' running
+    statistics must describe the student's own features before it runs alone. The statistics become
+    the plain average over the batches (momentum None); the weights are not touched.
+
+    Returns:
+        The number of batches used.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    was_training = model.training
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None
+    model.train()
+    count = 0
+    try:
+        for images in batches:
+            images = images.to(device)
+            if device.type == "cpu":
+                images = images.contiguous(memory_format=torch.channels_last)
+            model.forward_heatmaps(images)
+            count += 1
+    finally:
+        for norm, momentum in zip(norms, momenta):
+            norm.momentum = momentum
+        model.train(was_training)
+    return count
+
+
 @dataclass
 class TeacherTargets:
     """What the teachers say about a batch, in the student's units and joints.
@@ -98,12 +151,14 @@ class TeacherTargets:
         marginals: [(B, J, W), (B, J, H), (B, J, D)] probabilities on the student's grid, at the temperature.
         joint_mask: (J,) float 0/1: joints at least one teacher has.
         stages: per teacher, the backbone stage outputs asked for (stage -> (B, C, h, w)).
+        forcing: with teacher forcing, the teacher's four stage outputs the student's blocks read; else None.
     """
 
     coords: torch.Tensor
     marginals: list[torch.Tensor]
     joint_mask: torch.Tensor
     stages: list[dict[int, torch.Tensor]]
+    forcing: list[torch.Tensor] | None = None
 
 
 class Teacher:
@@ -181,7 +236,9 @@ class Teacher:
 class StudentWithAdapters(nn.Module):
     """The student and its feature adapters as one module, so DDP and the optimiser see both.
 
-    ``forward(images)`` returns the heatmap logits (B, J*D, H, W) and ``{key: adapted stage output}``.
+    ``forward(images)`` returns the heatmap logits (B, J*D, H, W) and ``{key: adapted stage output}``;
+    ``forward(images, forcing)`` (teacher forcing) runs stage ``i`` on ``forcing[i - 1]`` and the head on
+    ``forcing[3]``, returning ``{"stage<i>": stage output}``.
     """
 
     def __init__(self, student: ConvNeXtPose, adapters: nn.ModuleDict, stages: dict[str, int]) -> None:
@@ -190,7 +247,16 @@ class StudentWithAdapters(nn.Module):
         self.adapters = adapters
         self.stages = dict(stages)
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def forward(
+        self, images: torch.Tensor, forcing: Sequence[torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        if forcing is not None:
+            backbone = self.student.backbone
+            outputs = {}
+            for i, (downsample, stage) in enumerate(zip(backbone.downsample_layers, backbone.stages)):
+                x = stage(downsample(images if i == 0 else forcing[i - 1]))
+                outputs[f"stage{i}"] = backbone.norm(x) if i == len(backbone.stages) - 1 else x
+            return self.student.head(forcing[-1]), outputs
         if not self.adapters:
             return self.student.forward_heatmaps(images), {}
         features = self.student.backbone.forward_stages(images)
@@ -214,9 +280,14 @@ class Distiller:
         self.spec = student.spec
         self.teachers = [Teacher(path, student.spec, device, cfg.teacher_flip_test) for path in cfg.teachers]
         self.stages = sorted(set(cfg.feature_stages)) if cfg.feature_weight > 0 else []
+        self.teacher_forcing = bool(cfg.teacher_forcing)
+        self.recalibration_batches = 20  # teacher forcing: end-to-end batches for the BatchNorm statistics
+        if self.teacher_forcing:
+            self._check_forcing(student.spec)
+            self.stages = [0, 1, 2, 3]
         self.adapters = nn.ModuleDict()
         self.adapter_stages: dict[str, int] = {}
-        for k, teacher in enumerate(self.teachers):
+        for k, teacher in enumerate(self.teachers if not self.teacher_forcing else []):
             for stage in self.stages:
                 key = f"teacher{k}_stage{stage}"
                 self.adapters[key] = nn.Conv2d(student.spec.dims[stage], teacher.spec.dims[stage], kernel_size=1)
@@ -228,6 +299,24 @@ class Distiller:
                 teacher.path, teacher.spec.num_joints, teacher.spec.depth_dim, teacher.spec.input_size,
                 teacher.spec.output_size,
             )  # fmt: skip
+
+    def _check_forcing(self, student: ModelSpec) -> None:
+        teacher = self.teachers[0].spec
+        if len(self.teachers) != 1 or teacher.dims != student.dims or teacher.input_size != student.input_size:
+            raise ValueError(
+                "distill.teacher_forcing needs one teacher with the student's stage widths and input size: "
+                f"student dims {student.dims}, input {student.input_size}; teacher(s) "
+                + ", ".join(f"{t.path}: dims {t.spec.dims}, input {t.spec.input_size}" for t in self.teachers)
+            )
+
+    @torch.no_grad()
+    def calibrate(self, student: ConvNeXtPose, targets: TeacherTargets) -> None:
+        """Teacher forcing, first step: set the student's last BatchNorm's scale and shift to the teacher's
+        last-stage per-channel std and mean on this batch, so the head the student trains reads features of
+        the teacher's scale from the start (what the feature term would otherwise learn over ~1000 steps)."""
+        last = targets.stages[0][3].float()
+        student.backbone.norm.weight.copy_(last.std(dim=(0, 2, 3), unbiased=False))
+        student.backbone.norm.bias.copy_(last.mean(dim=(0, 2, 3)))
 
     def student_module(self, student: ConvNeXtPose) -> StudentWithAdapters:
         """The module the trainer optimises (and wraps in DDP)."""
@@ -250,6 +339,7 @@ class Distiller:
             marginals=[torch.stack(m).sum(0) / norm[:, None] for m in marginals],
             joint_mask=(total > 0).float(),
             stages=stages,
+            forcing=[stages[0][s] for s in range(4)] if self.teacher_forcing else None,
         )
 
     def losses(
@@ -271,7 +361,19 @@ class Distiller:
             coords = soft_argmax_3d(heatmaps.float(), spec.num_joints, spec.depth_dim)
             l1 = (coords - targets.coords).abs().mean(-1)
             out["distill_coord"] = cfg.coord_weight * (l1 * mask).sum() / count
-        if cfg.feature_weight > 0:
+        if cfg.feature_weight > 0 and self.teacher_forcing:
+            terms = []
+            for key, student_feature in adapted.items():
+                stage = int(key.removeprefix("stage"))
+                teacher_feature, student_feature = targets.stages[0][stage], student_feature.float()
+                if stage < 3:  # the next stage's input BatchNorm absorbs any per-channel scale and shift
+                    error = batch_standardise(student_feature) - batch_standardise(teacher_feature)
+                    terms.append(error.pow(2).mean())
+                else:  # the head reads the last stage as it is
+                    spread = teacher_feature.var(dim=(0, 2, 3)).mean().clamp(min=1e-12)
+                    terms.append((student_feature - teacher_feature).pow(2).mean() / spread)
+            out["distill_feature"] = cfg.feature_weight * torch.stack(terms).mean()
+        elif cfg.feature_weight > 0:
             terms = []
             for key, student_feature in adapted.items():
                 k, stage = int(key.split("_")[0].removeprefix("teacher")), self.adapter_stages[key]
