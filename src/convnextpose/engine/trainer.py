@@ -144,8 +144,8 @@ class Trainer:
 
         self.model = (model or build_network(cfg, self.joint_set)).to(self.device)
         if self.device.type == "cpu":
-            # oneDNN's convolutions run faster on NHWC tensors: 1.46x per XS training step at 256x256 on
-            # this project's 2-core CPU (docs/training.md, "Training on the CPU"). Weights keep their values.
+            # oneDNN's convolutions run faster on NHWC tensors: 1.40x per XS training step at 256x256 on the
+            # 2-core development CPU (`python -m benchmarks train`, docs/training.md "Benchmarks").
             self.model.to(memory_format=torch.channels_last)
         self.distiller = Distiller(cfg.distill, self.model, self.device) if cfg.distill.teachers else None
         # What the optimiser trains: the network, plus the distillation's feature adapters when there are any.
