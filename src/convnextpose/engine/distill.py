@@ -318,6 +318,29 @@ class Distiller:
         student.backbone.norm.weight.copy_(last.std(dim=(0, 2, 3), unbiased=False))
         student.backbone.norm.bias.copy_(last.mean(dim=(0, 2, 3)))
 
+    def step(
+        self, module: nn.Module, student: ConvNeXtPose, images: torch.Tensor, first: bool = False
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """One training step's forward: the teachers' targets, ``module`` (the :meth:`student_module`,
+        possibly DDP-wrapped) on ``images`` and the weighted teacher terms. ``first``: the run's first
+        step (teacher forcing calibrates the student's last BatchNorm there).
+
+        Returns:
+            The student's heatmap logits (B, J*D, H, W) and ``{term: loss}``.
+        """
+        targets = self.targets(images)
+        if self.teacher_forcing and first:
+            self.calibrate(student, targets)
+        heatmaps, adapted = module(images, targets.forcing)
+        return heatmaps, self.losses(heatmaps, adapted, targets)
+
+    def end_epoch(self, student: ConvNeXtPose, batches: Iterable[torch.Tensor], device: torch.device) -> None:
+        """Teacher forcing: the student's BatchNorm statistics from its own end-to-end features on the first
+        ``recalibration_batches`` of ``batches`` (its blocks trained on the teacher's), so snapshots run alone."""
+        if self.teacher_forcing:
+            first = (images for images, _ in zip(batches, range(self.recalibration_batches)))
+            recalibrate_batchnorm(student, first, device)
+
     def student_module(self, student: ConvNeXtPose) -> StudentWithAdapters:
         """The module the trainer optimises (and wraps in DDP)."""
         return StudentWithAdapters(student, self.adapters, self.adapter_stages)

@@ -34,7 +34,7 @@ from ..models.convnextpose import ConvNeXtPose, normalize_variant_name
 from ..models.soft_argmax import soft_argmax_3d
 from . import dist
 from .build import build_network, build_optimizer, build_train_samples, load_weights
-from .distill import Distiller, recalibrate_batchnorm
+from .distill import Distiller
 from .losses import mirror_tolerant_l1_loss
 from .schedule import WarmupCosineSchedule
 from .snapshots import config_changes, find_latest_snapshot, read_snapshot, snapshot_path
@@ -311,10 +311,8 @@ class Trainer:
             if self.distiller is None:
                 pred = self.ddp_model(images)
             else:
-                targets = self.distiller.targets(images)
-                if self.distiller.teacher_forcing and self.schedule.step_count == 0:
-                    self.distiller.calibrate(self.model, targets)
-                heatmaps, adapted = self.ddp_model(images, targets.forcing)
+                first = self.schedule.step_count == 0
+                heatmaps, distill_losses = self.distiller.step(self.ddp_model, self.model, images, first)
                 pred = soft_argmax_3d(heatmaps.float(), self.model.num_joints, self.model.depth_dim)
         gt_weight = 1.0 if self.distiller is None else self.cfg.distill.gt_weight
         losses = {
@@ -324,7 +322,7 @@ class Trainer:
             )
         }
         if self.distiller is not None:
-            losses.update(self.distiller.losses(heatmaps, adapted, targets))
+            losses.update(distill_losses)
         total = sum(losses.values())
         if not bool(torch.isfinite(total)):
             values = {k: float(v.detach()) for k, v in losses.items()}
@@ -405,11 +403,8 @@ class Trainer:
         if progress is not None:
             progress.close()
         elapsed = time.perf_counter() - start
-        if self.distiller is not None and self.distiller.teacher_forcing:
-            # The blocks trained on the teacher's features; the snapshot's BatchNorm statistics must be the
-            # student's own, end to end.
-            batches = (b["image"] for b, _ in zip(self.loader, range(self.distiller.recalibration_batches)))
-            recalibrate_batchnorm(self.model, batches, self.device)
+        if self.distiller is not None:
+            self.distiller.end_epoch(self.model, (batch["image"] for batch in self.loader), self.device)
         stats = {
             "epoch": epoch,
             "loss": dist.all_reduce_mean(loss_sum / max(count, 1)),
