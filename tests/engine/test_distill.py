@@ -230,7 +230,7 @@ def test_teacher_forcing_trains_each_block_on_the_teachers_inputs(tmp_path, imag
         ]
     )
     forcing = trainer.distiller.targets(probe).forcing
-    assert [f.shape[1] for f in forcing] == list(teacher.spec.dims)
+    assert [f.shape[1] for f in forcing] == [*teacher.spec.dims, *[teacher.spec.head_width] * 3]
 
     def errors() -> tuple[float, float, float]:
         trainer.model.eval()
@@ -245,8 +245,9 @@ def test_teacher_forcing_trains_each_block_on_the_teachers_inputs(tmp_path, imag
     before = errors()
     trainer.fit()
     after = errors()
-    for name, b, a in zip(("stage 1", "head", "end to end"), before, after):
-        assert a < 0.7 * b, (name, b, a)
+    # The forced units learn fast (here 1.72 -> 0.24 and 2.03 -> 0.32); alone, their errors add up (2.79 -> 1.99).
+    for name, b, a, factor in zip(("stage 1", "head", "end to end"), before, after, (0.5, 0.5, 0.8)):
+        assert a < factor * b, (name, b, a)
     assert trainer.history[-1]["loss_distill_feature"] < trainer.history[0]["loss_distill_feature"]
 
 
@@ -272,7 +273,7 @@ def test_teacher_forcing_needs_one_teacher_of_the_students_widths(tmp_path):
     path = save_checkpoint(tmp_path / "teacher.pth", build_model("test"))
     cfg = load_config(None, {"distill.teachers": [str(path)], "distill.teacher_forcing": True,
                              "distill.feature_weight": 1.0})  # fmt: skip
-    with pytest.raises(ValueError, match="stage widths and input size"):
+    with pytest.raises(ValueError, match="stage widths, head width and input size"):
         Distiller(cfg.distill, build_model("test", dims=(8, 16, 32, 48)), torch.device("cpu"))
 
 

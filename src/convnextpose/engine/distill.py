@@ -15,13 +15,14 @@ Each term is weighted in the config's ``distill`` section (:class:`~convnextpose
   train with the student and are saved in its snapshots, never in its weights.
 
 With ``teacher_forcing`` the distillation is block-wise (for a student with its teacher's stage
-widths and input size): student stage ``i`` reads the teacher's stage ``i - 1`` output instead of
-its own, and the head reads the teacher's last stage, so every block learns its own regression
-from the teacher's inputs at once, without waiting for the blocks before it to become good. The
-feature term then compares all four stages directly (no adapters): stages 0-2 with each channel
-standardised over the batch and map on both sides (the next stage's input BatchNorm absorbs a
-per-channel scale and shift), the last stage as it is (the head reads it), its mean squared error
-over the teacher's variance there. After each such epoch the student's BatchNorm statistics are
+widths, head width and input size): each of the student's seven units (four backbone stages, three
+head layers) reads the teacher's output of the unit before it instead of its own, and the final 1x1
+convolution reads the teacher's last head layer, so every unit learns its own regression from the
+teacher's inputs at once, without waiting for the units before it to become good. The feature term
+then compares all seven outputs directly (no adapters): with each channel standardised over the
+batch and map on both sides where the next unit starts with a (depthwise convolution and)
+BatchNorm, which absorbs a per-channel scale and shift; as they are, over the teacher's variance
+there, for the backbone's last stage and the head's last layer, which the next unit reads as they are. After each such epoch the student's BatchNorm statistics are
 recomputed from its own end-to-end features (:func:`recalibrate_batchnorm`), so its snapshots run
 alone. A student trained so reads its own features
 only afterwards: follow it with ordinary (end-to-end) distillation from its snapshot.
@@ -207,7 +208,13 @@ class Teacher:
                 images, size=self.spec.input_size, mode="bilinear", align_corners=False, antialias=True
             )
         features = self.model.backbone.forward_stages(images)
-        heatmaps = self.model.head(features[-1])
+        head = self.model.head
+        if any(s > 3 for s in stages):  # teacher forcing: the head's three layers' outputs too (stages 4-6)
+            for layer in (head.deconv_layers_1, head.deconv_layers_2, head.deconv_layers_3):
+                features.append(layer(features[-1]))
+            heatmaps = head.final_layer(features[-1])
+        else:
+            heatmaps = head(features[3])
         if self.flip_test:
             mirrored = self.model.forward_heatmaps(torch.flip(images, dims=[3]))
             heatmaps = torch.cat([heatmaps, mirrored])
@@ -237,8 +244,9 @@ class StudentWithAdapters(nn.Module):
     """The student and its feature adapters as one module, so DDP and the optimiser see both.
 
     ``forward(images)`` returns the heatmap logits (B, J*D, H, W) and ``{key: adapted stage output}``;
-    ``forward(images, forcing)`` (teacher forcing) runs stage ``i`` on ``forcing[i - 1]`` and the head on
-    ``forcing[3]``, returning ``{"stage<i>": stage output}``.
+    ``forward(images, forcing)`` (teacher forcing; ``forcing``: the teacher's four stage outputs and its
+    head's three layer outputs) runs each of these seven units on the teacher's output before it and the
+    final 1x1 convolution on ``forcing[6]``, returning ``{"stage<i>": unit output}``, i = 0..6.
     """
 
     def __init__(self, student: ConvNeXtPose, adapters: nn.ModuleDict, stages: dict[str, int]) -> None:
@@ -251,12 +259,14 @@ class StudentWithAdapters(nn.Module):
         self, images: torch.Tensor, forcing: Sequence[torch.Tensor] | None = None
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         if forcing is not None:
-            backbone = self.student.backbone
+            backbone, head = self.student.backbone, self.student.head
             outputs = {}
             for i, (downsample, stage) in enumerate(zip(backbone.downsample_layers, backbone.stages)):
                 x = stage(downsample(images if i == 0 else forcing[i - 1]))
                 outputs[f"stage{i}"] = backbone.norm(x) if i == len(backbone.stages) - 1 else x
-            return self.student.head(forcing[-1]), outputs
+            for k, layer in enumerate((head.deconv_layers_1, head.deconv_layers_2, head.deconv_layers_3)):
+                outputs[f"stage{4 + k}"] = layer(forcing[3 + k])
+            return head.final_layer(forcing[-1]), outputs
         if not self.adapters:
             return self.student.forward_heatmaps(images), {}
         features = self.student.backbone.forward_stages(images)
@@ -284,7 +294,7 @@ class Distiller:
         self.recalibration_batches = 20  # teacher forcing: end-to-end batches for the BatchNorm statistics
         if self.teacher_forcing:
             self._check_forcing(student.spec)
-            self.stages = [0, 1, 2, 3]
+            self.stages = list(range(7))  # the backbone's four stages, then the head's three layers
         self.adapters = nn.ModuleDict()
         self.adapter_stages: dict[str, int] = {}
         for k, teacher in enumerate(self.teachers if not self.teacher_forcing else []):
@@ -302,11 +312,19 @@ class Distiller:
 
     def _check_forcing(self, student: ModelSpec) -> None:
         teacher = self.teachers[0].spec
-        if len(self.teachers) != 1 or teacher.dims != student.dims or teacher.input_size != student.input_size:
+        fits = (teacher.dims, teacher.head_width, teacher.input_size) == (
+            student.dims,
+            student.head_width,
+            student.input_size,
+        )
+        if len(self.teachers) != 1 or not fits:
             raise ValueError(
-                "distill.teacher_forcing needs one teacher with the student's stage widths and input size: "
-                f"student dims {student.dims}, input {student.input_size}; teacher(s) "
-                + ", ".join(f"{t.path}: dims {t.spec.dims}, input {t.spec.input_size}" for t in self.teachers)
+                "distill.teacher_forcing needs one teacher with the student's stage widths, head width and input "
+                f"size: student dims {student.dims}, head {student.head_width}, input {student.input_size}; teacher(s) "
+                + ", ".join(
+                    f"{t.path}: dims {t.spec.dims}, head {t.spec.head_width}, input {t.spec.input_size}"
+                    for t in self.teachers
+                )
             )
 
     @torch.no_grad()
@@ -362,7 +380,7 @@ class Distiller:
             marginals=[torch.stack(m).sum(0) / norm[:, None] for m in marginals],
             joint_mask=(total > 0).float(),
             stages=stages,
-            forcing=[stages[0][s] for s in range(4)] if self.teacher_forcing else None,
+            forcing=[stages[0][s] for s in range(7)] if self.teacher_forcing else None,
         )
 
     def losses(
@@ -389,10 +407,10 @@ class Distiller:
             for key, student_feature in adapted.items():
                 stage = int(key.removeprefix("stage"))
                 teacher_feature, student_feature = targets.stages[0][stage], student_feature.float()
-                if stage < 3:  # the next stage's input BatchNorm absorbs any per-channel scale and shift
+                if stage not in (3, 6):  # the next unit's BatchNorm absorbs any per-channel scale and shift
                     error = batch_standardise(student_feature) - batch_standardise(teacher_feature)
                     terms.append(error.pow(2).mean())
-                else:  # the head reads the last stage as it is
+                else:  # the head and its final 1x1 convolution read these as they are
                     spread = teacher_feature.var(dim=(0, 2, 3)).mean().clamp(min=1e-12)
                     terms.append((student_feature - teacher_feature).pow(2).mean() / spread)
             out["distill_feature"] = cfg.feature_weight * torch.stack(terms).mean()
