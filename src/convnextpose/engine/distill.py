@@ -19,13 +19,14 @@ widths, head width and input size): each of the student's seven units (four back
 head layers) reads the teacher's output of the unit before it instead of its own, and the final 1x1
 convolution reads the teacher's last head layer, so every unit learns its own regression from the
 teacher's inputs at once, without waiting for the units before it to become good. The feature term
-then compares all seven outputs directly (no adapters): with each channel standardised over the
-batch and map on both sides where the next unit starts with a (depthwise convolution and)
-BatchNorm, which absorbs a per-channel scale and shift; as they are, over the teacher's variance
-there, for the backbone's last stage and the head's last layer, which the next unit reads as they are. After each such epoch the student's BatchNorm statistics are
-recomputed from its own end-to-end features (:func:`recalibrate_batchnorm`), so its snapshots run
-alone. A student trained so reads its own features
-only afterwards: follow it with ordinary (end-to-end) distillation from its snapshot.
+then compares all seven outputs directly (no adapters). Where the next unit begins with a
+BatchNorm (after a depthwise convolution in the head), which absorbs a per-channel scale and shift,
+each channel is standardised over the batch and map on both sides; the head's last layer, which
+the final convolution reads as it is, and the backbone's last stage (a BatchNorm output, set to the
+teacher's statistics on the first step) are compared as they are, over the teacher's variance.
+After each such epoch the student's BatchNorm statistics are recomputed from its own end-to-end
+features (:func:`recalibrate_batchnorm`), so its snapshots run alone; follow it with ordinary
+(end-to-end) distillation from its last snapshot, so the units learn to read each other.
 
 Teachers run on the student's crops under ``torch.inference_mode`` (resized to their own input size
 where it differs; flip test optional), so their targets follow every augmentation. Their outputs are
@@ -103,7 +104,7 @@ def standardise_channels(features: torch.Tensor, eps: float = 1e-5) -> torch.Ten
 
 
 def batch_standardise(features: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """Each channel of ``(N, C, H, W)`` features to zero mean, unit variance over the batch and the map (as BatchNorm)."""
+    """Each channel of ``(N, C, H, W)`` features to zero mean, unit variance over batch and map (as BatchNorm)."""
     mean = features.mean(dim=(0, 2, 3), keepdim=True)
     std = features.std(dim=(0, 2, 3), keepdim=True, unbiased=False)
     return (features - mean) / (std + eps * features.abs().mean().clamp(min=1e-12))
@@ -152,7 +153,8 @@ class TeacherTargets:
         marginals: [(B, J, W), (B, J, H), (B, J, D)] probabilities on the student's grid, at the temperature.
         joint_mask: (J,) float 0/1: joints at least one teacher has.
         stages: per teacher, the backbone stage outputs asked for (stage -> (B, C, h, w)).
-        forcing: with teacher forcing, the teacher's four stage outputs the student's blocks read; else None.
+        forcing: with teacher forcing, the teacher's seven unit outputs (stages 0-3, head layers) the
+            student's units read; else None.
     """
 
     coords: torch.Tensor
@@ -410,7 +412,7 @@ class Distiller:
                 if stage not in (3, 6):  # the next unit's BatchNorm absorbs any per-channel scale and shift
                     error = batch_standardise(student_feature) - batch_standardise(teacher_feature)
                     terms.append(error.pow(2).mean())
-                else:  # the head and its final 1x1 convolution read these as they are
+                else:  # the backbone's last BatchNorm output and the head's last layer (read by a plain 1x1 conv)
                     spread = teacher_feature.var(dim=(0, 2, 3)).mean().clamp(min=1e-12)
                     terms.append((student_feature - teacher_feature).pow(2).mean() / spread)
             out["distill_feature"] = cfg.feature_weight * torch.stack(terms).mean()
