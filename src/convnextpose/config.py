@@ -106,7 +106,7 @@ class DistillConfig:
     feature_weight: float = 0.0  # normalised MSE of backbone stage outputs, through 1x1 adapters
     feature_stages: list[int] = field(default_factory=lambda: [3])  # backbone stages (0..3) matched
     gt_weight: float = 1.0  # ground-truth L1 where a sample has labels (0: teachers only)
-    teacher_forcing: bool = False  # block-wise: each student stage and the head read the teacher's previous stage
+    teacher_forcing: bool = False  # block-wise: each student stage / head layer reads the teacher's output before it
 
 
 @dataclass
