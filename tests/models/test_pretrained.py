@@ -10,16 +10,55 @@ import pytest
 import torch
 
 import convnextpose
-from conftest import run_cli, shared_path
+from conftest import assert_skeleton_follows_the_person, photo_labels, run_cli, shared_path
 from convnextpose import PoseEstimator
+from convnextpose.inference.agreement import measure_agreement
 from convnextpose.models import build_model
-from convnextpose.models.checkpoint import PRETRAINED, load_model, read_checkpoint, save_checkpoint
+from convnextpose.models.checkpoint import DEFAULT_PRETRAINED, PRETRAINED, load_model, read_checkpoint, save_checkpoint
 
 WEIGHTS = Path(convnextpose.__file__).resolve().parent / "weights"
 
 
-def test_the_starter_is_registered_under_its_file_name():
+def test_the_starter_and_the_distilled_default_are_registered_under_their_file_names():
     assert PRETRAINED["xs-synthetic"] == "convnextpose_xs_synthetic.pth"
+    assert PRETRAINED["xs-distilled"] == "convnextpose_xs_distilled.pth"
+    assert DEFAULT_PRETRAINED == "xs-distilled"
+    assert load_model("xs-distilled").spec.input_size == (256, 256)
+
+
+# The kick: the default puts the raised right knee about 0.2 of the box below the hand label; it is also the photo
+# where it differs most from the teacher (PCK@0.1 0.89 there, 1.0 on the others). Left for more training.
+KNOWN_MISSES = {"single_person_2.png"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="raised knee of the kick"))
+        if n in KNOWN_MISSES
+        else n
+        for n in sorted(photo_labels())
+    ],
+)
+def test_the_default_draws_a_right_skeleton_on_each_shared_photo(name):
+    """No checkpoint, no boxes: the person is found and every labelled joint but one is within 0.1 of the box,
+    left and right not swapped (the hand labels of tests/assets/shared_photo_labels.json)."""
+    people = PoseEstimator(DEFAULT_PRETRAINED).predict(str(shared_path("images", name)))
+    assert len(people) >= 1
+    person = people[0]
+    assert_skeleton_follows_the_person(person.joint_set.names, person.joints_img, photo_labels()[name], name)
+
+
+def test_the_default_agrees_with_the_teacher_on_the_shared_photos():
+    """The issue's bound: PCK@0.1 of the teacher's 2D joints (box size) >= 0.9 on the four single-person photos,
+    on the teacher's crop and end to end, with limbs as far apart as the teacher's (no midline collapse)."""
+    teacher = PoseEstimator(str(shared_path("fixtures", "release_xs", "snapshot_68.pth.tar")))
+    photos = [shared_path("images", name) for name in sorted(photo_labels())]
+    result = measure_agreement(PoseEstimator(DEFAULT_PRETRAINED), teacher, photos)
+    for mode in ("same_crop", "end_to_end"):
+        assert result[mode]["found"] == 1.0
+        assert result[mode]["pck@0.1"] >= 0.9, result[mode]
+        assert result[mode]["limb_spread"] >= 0.7, result[mode]
 
 
 def test_fp16_state_dicts_load_as_float32(tmp_path):

@@ -24,9 +24,12 @@ FORMAT_VERSION = 1
 
 # Named weights that ship inside the package: name -> file under convnextpose/weights/.
 # Each has a model card beside it (MODEL_CARD_<name with _ for ->.md).
-PRETRAINED: dict[str, str] = {"xs-synthetic": "convnextpose_xs_synthetic.pth"}
+PRETRAINED: dict[str, str] = {
+    "xs-distilled": "convnextpose_xs_distilled.pth",  # distilled from the release's XS, 256x256 (model card)
+    "xs-synthetic": "convnextpose_xs_synthetic.pth",  # the synthetic-only starter, 128x128 (quickstart's init)
+}
 # What the demo and the app load when no checkpoint is given.
-DEFAULT_PRETRAINED = "xs-synthetic"
+DEFAULT_PRETRAINED = "xs-distilled"
 
 
 class CheckpointError(ValueError):
