@@ -143,18 +143,7 @@ def opencv_people(root: Path, out: Path) -> int:
         if image is not None:
             save_image(image, out / "photos" / f"{Path(name).stem}.jpg")
             count += 1
-    capture = cv2.VideoCapture(str(data / "vtest.avi"))
-    index = 0
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        if index % VIDEO_FRAME_STEP == 0:
-            save_image(frame, out / "vtest" / f"frame_{index:04d}.jpg")
-            count += 1
-        index += 1
-    capture.release()
-    return count
+    return count + video_frames(data / "vtest.avi", out / "vtest", VIDEO_FRAME_STEP, name="frame")
 
 
 def download_archive(registry: str, package: str, version: str, downloads: Path) -> Path:
@@ -181,8 +170,8 @@ def download_archive(registry: str, package: str, version: str, downloads: Path)
     return target
 
 
-def video_frames(video: Path, out: Path, step: int) -> int:
-    """Every ``step``-th frame of ``video`` as ``out/<video stem>_<frame>.jpg``."""
+def video_frames(video: Path, out: Path, step: int, name: str | None = None) -> int:
+    """Every ``step``-th frame of ``video`` as ``out/<name>_<frame>.jpg`` (``name``: the video's stem by default)."""
     capture = cv2.VideoCapture(str(video))
     if not capture.isOpened():
         sys.exit(f"error: OpenCV cannot read the video {video}")
@@ -192,7 +181,7 @@ def video_frames(video: Path, out: Path, step: int) -> int:
         if not ok:
             break
         if index % step == 0:
-            save_image(frame, out / f"{video.stem}_{index:04d}.jpg")
+            save_image(frame, out / f"{name or video.stem}_{index:04d}.jpg")
             count += 1
         index += 1
     capture.release()

@@ -37,6 +37,8 @@ def test_every_nth_frame_is_written_under_the_videos_name(tool, tmp_path):
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert count == 4 and names == ["clip_0000.jpg", "clip_0003.jpg", "clip_0006.jpg", "clip_0009.jpg"]
     assert cv2.imread(str(tmp_path / "out" / "clip_0003.jpg")).shape == (48, 64, 3)
+    assert tool.video_frames(tmp_path / "clip.avi", tmp_path / "named", step=5, name="frame") == 2  # OpenCV's vtest
+    assert sorted(p.name for p in (tmp_path / "named").iterdir()) == ["frame_0000.jpg", "frame_0005.jpg"]
 
 
 def test_people_videos_read_the_clips_from_a_downloaded_wheel(tool, tmp_path, monkeypatch):

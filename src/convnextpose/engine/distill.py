@@ -212,7 +212,7 @@ class Teacher:
         features = self.model.backbone.forward_stages(images)
         head = self.model.head
         if any(s > 3 for s in stages):  # teacher forcing: the head's three layers' outputs too (stages 4-6)
-            for layer in (head.deconv_layers_1, head.deconv_layers_2, head.deconv_layers_3):
+            for layer in head.layers:
                 features.append(layer(features[-1]))
             heatmaps = head.final_layer(features[-1])
         else:
@@ -262,12 +262,10 @@ class StudentWithAdapters(nn.Module):
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         if forcing is not None:
             backbone, head = self.student.backbone, self.student.head
-            outputs = {}
-            for i, (downsample, stage) in enumerate(zip(backbone.downsample_layers, backbone.stages)):
-                x = stage(downsample(images if i == 0 else forcing[i - 1]))
-                outputs[f"stage{i}"] = backbone.norm(x) if i == len(backbone.stages) - 1 else x
-            for k, layer in enumerate((head.deconv_layers_1, head.deconv_layers_2, head.deconv_layers_3)):
-                outputs[f"stage{4 + k}"] = layer(forcing[3 + k])
+            inputs = [images, *forcing[:-1]]  # unit i reads the teacher's output of unit i - 1
+            outputs = {f"stage{i}": backbone.forward_stage(i, inputs[i]) for i in range(len(backbone.stages))}
+            for k, layer in enumerate(head.layers, start=len(backbone.stages)):
+                outputs[f"stage{k}"] = layer(inputs[k])
             return head.final_layer(forcing[-1]), outputs
         if not self.adapters:
             return self.student.forward_heatmaps(images), {}

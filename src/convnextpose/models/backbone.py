@@ -93,13 +93,18 @@ class ConvNeXtBN(nn.Module):
     def out_channels(self) -> int:
         return self.dims[-1]
 
+    def forward_stage(self, index: int, x: torch.Tensor) -> torch.Tensor:
+        """Stage ``index`` alone on its input (the image for stage 0, else the previous stage's output):
+        its downsampling, its blocks and, for the last stage, the final norm."""
+        x = self.stages[index](self.downsample_layers[index](x))
+        return self.norm(x) if index == len(self.stages) - 1 else x
+
     def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Feature maps after each stage, strides 4, 8, 16 and 32, for reuse as a feature extractor."""
         features = []
-        for downsample, stage in zip(self.downsample_layers, self.stages):
-            x = stage(downsample(x))
+        for index in range(len(self.stages)):
+            x = self.forward_stage(index, x)
             features.append(x)
-        features[-1] = self.norm(features[-1])
         return features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -48,6 +48,11 @@ class HeadNet(nn.Module):
         self.deconv_layers_3 = SeparableUpLayer(width, width, upsample=upsample_layers >= 3)
         self.final_layer = nn.Conv2d(width, num_joints * depth_dim, kernel_size=1)
 
+    @property
+    def layers(self) -> tuple[SeparableUpLayer, SeparableUpLayer, SeparableUpLayer]:
+        """The three separable layers in order (the final 1x1 convolution follows them)."""
+        return (self.deconv_layers_1, self.deconv_layers_2, self.deconv_layers_3)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, h, w) -> (B, J*D, h * 2**u, w * 2**u) heatmap logits, u = ``upsample_layers``."""
         return self.final_layer(self.deconv_layers_3(self.deconv_layers_2(self.deconv_layers_1(x))))
