@@ -11,11 +11,10 @@ from convnextpose.config import (
     all_keys,
     describe_keys,
     load_config,
-    parse_int_range,
-    parse_override,
     save_config,
     shipped_configs,
 )
+from convnextpose.config_values import parse_int_range, parse_override
 
 
 def test_defaults_follow_the_release():

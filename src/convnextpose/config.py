@@ -16,20 +16,19 @@ weight decay 0.05 on convolution weights only (none on biases and batch-norm par
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import difflib
 import os
-import types
 import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import yaml
 
 from .atomic import atomic_open
+from .config_values import ConfigError, coerce, parse_override, type_name
 
 SECTIONS = ("model", "data", "train", "distill", "eval", "run")
 #: Dataset name -> its folder under ``data.root`` (the release's ``data/`` layout, plus ``Images/``: photos
@@ -169,10 +168,6 @@ class Config:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
 
 
-class ConfigError(ValueError):
-    """A configuration key or value that does not fit; the message names the key, the source and the fix."""
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
@@ -188,60 +183,6 @@ def _hints(section_cls: type) -> dict[str, Any]:
 def all_keys() -> list[str]:
     """Every valid dotted key, e.g. ``train.lr``."""
     return [f"{s}.{f.name}" for s in SECTIONS for f in dataclasses.fields(_hints(Config)[s])]
-
-
-def _type_name(hint: Any) -> str:
-    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
-
-
-def _coerce(value: Any, hint: Any, key: str) -> Any:
-    """Check ``value`` against the type ``hint`` (converting lists to tuples and ints to floats); raise otherwise."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for option in (a for a in args if a is not type(None)):
-            try:
-                return _coerce(value, option, key)
-            except ConfigError as exc:
-                errors.append(str(exc))
-        raise ConfigError(f"{key}: {value!r} is not a {_type_name(hint)}")
-    if hint is Any:
-        return value
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-    elif hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif hint is str:
-        if isinstance(value, str):
-            return value
-    elif origin is tuple:
-        if isinstance(value, (list, tuple)):
-            if len(args) == 2 and args[1] is Ellipsis:
-                return tuple(_coerce(v, args[0], key) for v in value)
-            if len(value) == len(args):
-                return tuple(_coerce(v, a, key) for v, a in zip(value, args))
-    elif origin is list:
-        if isinstance(value, (list, tuple)):
-            return [_coerce(v, args[0], key) for v in value] if args else list(value)
-    elif origin is dict:
-        if isinstance(value, dict):
-            if not args:
-                return dict(value)
-            return {_coerce(k, args[0], key): _coerce(v, args[1], key) for k, v in value.items()}
-    elif hint is dict:
-        if isinstance(value, dict):
-            return dict(value)
-    else:  # pragma: no cover - a field type this function does not know
-        raise ConfigError(f"{key}: unsupported field type {hint}")
-    raise ConfigError(f"{key}: expected {_type_name(hint)}, got {value!r} ({type(value).__name__})")
 
 
 def _resolve_key(key: str, source: str) -> tuple[str, str]:
@@ -270,7 +211,7 @@ def set_value(cfg: Config, key: str, value: Any, source: str = "override") -> No
     """Set one dotted key, type-checked."""
     section, name = _resolve_key(key, source)
     hint = _hints(type(getattr(cfg, section)))[name]
-    setattr(getattr(cfg, section), name, _coerce(value, hint, f"{source}: {section}.{name}"))
+    setattr(getattr(cfg, section), name, coerce(value, hint, f"{source}: {section}.{name}"))
 
 
 def apply_mapping(cfg: Config, values: dict[str, Any], source: str) -> Config:
@@ -289,54 +230,6 @@ def apply_mapping(cfg: Config, values: dict[str, Any], source: str) -> Config:
         for name, value in entries.items():
             set_value(cfg, f"{section}.{name}", value, source)
     return cfg
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """``"train.lr=5e-4"`` -> ("train.lr", 0.0005). The value goes through ``ast.literal_eval``; a value
-    that is not a Python literal (``variant=xs``) is kept as a string. ``none``/``null`` mean None and
-    ``true``/``false`` (any case) booleans, as in YAML."""
-    if "=" not in text:
-        raise ConfigError(f"override {text!r}: expected key=value, e.g. train.lr=5e-4")
-    key, raw = text.split("=", 1)
-    key, raw = key.strip(), raw.strip()
-    if not key:
-        raise ConfigError(f"override {text!r}: empty key")
-    lowered = raw.lower()
-    if lowered in ("none", "null", "~"):
-        return key, None
-    if lowered in ("true", "false"):
-        return key, lowered == "true"
-    try:
-        return key, ast.literal_eval(raw)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return key, raw
-
-
-def parse_int_range(text: str, what: str = "value") -> list[int]:
-    """The release's integer lists (``--gpu 0-1``, ``--test_epoch 20-21``): '3' -> [3]; '0-2' -> [0, 1, 2];
-    '0,2' -> [0, 2]; ranges and lists may be mixed ('0-1,4').
-
-    Raises:
-        ValueError: not of that form, a range that runs backwards, or nothing at all; the message names ``what``.
-    """
-    values: list[int] = []
-    for part in str(text).split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            if "-" in part:
-                start, end = (int(p) for p in part.split("-", 1))
-                if end < start:
-                    raise ValueError
-                values.extend(range(start, end + 1))
-            else:
-                values.append(int(part))
-        except ValueError:
-            raise ValueError(f"bad {what} {text!r}: expected N, N-M or N,M (e.g. 0-1)") from None
-    if not values:
-        raise ValueError(f"bad {what} {text!r}: empty")
-    return values
 
 
 def shipped_configs() -> dict[str, Path]:
@@ -478,6 +371,6 @@ def describe_keys() -> str:
         comments = dict(re.findall(r"^\s+(\w+):[^#\n]*#\s*(.*)$", source, flags=re.M))
         defaults = _plain(dataclasses.asdict(cls()))
         for f in dataclasses.fields(cls):
-            hint = _type_name(_hints(cls)[f.name])
+            hint = type_name(_hints(cls)[f.name])
             lines.append(f"{section}.{f.name} ({hint}) = {defaults[f.name]!r}  # {comments.get(f.name, '')}")
     return "\n".join(lines)

@@ -17,7 +17,8 @@ from convnextpose import build_model
 from convnextpose.config import ConfigError, load_config
 from convnextpose.data import TrainSamples, load_dataset
 from convnextpose.engine import Trainer
-from convnextpose.engine.distill import Distiller, axis_map, batch_standardise, splat_matrix
+from convnextpose.engine.distill import Distiller
+from convnextpose.engine.distill_ops import axis_map, batch_standardise, splat_matrix
 from convnextpose.models.checkpoint import read_checkpoint, save_checkpoint
 from convnextpose.models.soft_argmax import soft_argmax_3d
 

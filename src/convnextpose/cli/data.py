@@ -8,7 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from ..config import parse_int_range
+from ..config_values import parse_int_range
 
 FORMATS = ("human36m", "muco", "mupots", "mpii", "coco")
 RAW_FORMATS = ("human36m-raw",)  # the raw download of a dataset, for the converters

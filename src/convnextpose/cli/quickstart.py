@@ -61,7 +61,8 @@ def mean_pose_baseline(train_dataset, test_dataset, protocol: int = 2) -> dict:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..config import load_config, parse_override
+    from ..config import load_config
+    from ..config_values import parse_override
     from ..engine import Evaluator, Trainer
     from ..synth import generate_dataset
 

@@ -40,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def build_config(args: argparse.Namespace, extra: dict | None = None):
     """Config from ``--cfg``, ``--gpu``/``--cpu`` and the positional overrides."""
-    from ..config import load_config, parse_int_range, parse_override
+    from ..config import load_config
+    from ..config_values import parse_int_range, parse_override
 
     overrides = dict(parse_override(o) for o in args.overrides)
     if args.gpu is not None:

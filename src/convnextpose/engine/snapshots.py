@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..config import parse_int_range
+from ..config_values import parse_int_range
 from ..models.checkpoint import CheckpointError, read_checkpoint
 
 logger = logging.getLogger(__name__)
