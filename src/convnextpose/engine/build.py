@@ -1,14 +1,16 @@
-"""What a training run is made of, built from its config: the network (fresh or from ``model.init``), the optimiser
-and the training samples."""
+"""What a training run is made of, built from its config: the network (fresh or from ``model.init``), the optimiser,
+the training samples and their loader."""
 
 from __future__ import annotations
 
 import logging
+import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ..config import Config
 from ..joints import JointSet
@@ -124,3 +126,28 @@ def build_train_samples(cfg: Config, model_spec: ModelSpec | None = None, log: b
             len(samples), drawn, sizes, joint_set.name,
         )  # fmt: skip
     return samples, joint_set
+
+
+def _seed_worker(worker_id: int) -> None:
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def build_train_loader(
+    samples: Dataset, sampler: Sampler, cfg: Config, device: torch.device, generator: torch.Generator
+) -> DataLoader:
+    """The training DataLoader: ``train.batch_size`` per process, ``data.workers`` workers seeded from ``generator``,
+    the last partial batch dropped whenever the shard holds at least one full batch."""
+    batch = cfg.train.batch_size
+    return DataLoader(
+        samples,
+        batch_size=batch,
+        sampler=sampler,
+        num_workers=cfg.data.workers,
+        pin_memory=device.type == "cuda",
+        drop_last=len(sampler) >= batch,
+        worker_init_fn=_seed_worker,
+        generator=generator,
+        persistent_workers=False,
+    )

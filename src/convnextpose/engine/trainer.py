@@ -17,7 +17,6 @@ Trainer, joins the process group from the environment, trains its shard of each 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import Dataset, DistributedSampler
 
 from ..config import Config, save_config
 from ..joints import JointSet, get_joint_set
@@ -33,28 +32,14 @@ from ..models.checkpoint import save_checkpoint
 from ..models.convnextpose import ConvNeXtPose, normalize_variant_name
 from ..models.soft_argmax import soft_argmax_3d
 from . import dist
-from .build import build_network, build_optimizer, build_train_samples, load_weights
+from .build import build_network, build_optimizer, build_train_loader, build_train_samples, load_weights
 from .distill import Distiller
 from .losses import mirror_tolerant_l1_loss
+from .run_log import RunLog, format_hms, format_terms, progress_bar
 from .schedule import WarmupCosineSchedule
 from .snapshots import config_changes, find_latest_snapshot, read_snapshot, snapshot_path
 
 logger = logging.getLogger(__name__)
-
-
-def _terms(stats: dict[str, float]) -> str:
-    """``coord 0.12, distill_volume 0.40`` from an epoch's ``loss_<term>`` means."""
-    return ", ".join(f"{k.removeprefix('loss_')} {v:.4f}" for k, v in stats.items() if k.startswith("loss_"))
-
-
-def _seed_worker(worker_id: int) -> None:
-    import random
-
-    import numpy as np
-
-    seed = torch.initial_seed() % 2**32
-    np.random.seed(seed)
-    random.seed(seed)
 
 
 class Trainer:
@@ -99,13 +84,12 @@ class Trainer:
         self.model_dump = self.run_dir / "model_dump"
         self.result_dir = self.run_dir / "result"
         self._evaluator_factory = evaluator_factory
-        self._file_handler: logging.Handler | None = None
-        self.tensorboard = None
+        self.run_log: RunLog | None = None
         if self.is_main:
             for folder in (self.log_dir, self.model_dump, self.result_dir):
                 folder.mkdir(parents=True, exist_ok=True)
             save_config(cfg, self.run_dir / "config.yaml")
-            self._start_logging()
+            self.run_log = RunLog(self.log_dir)
         dist.seed_everything(cfg.run.seed + self.rank)
         if cfg.run.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
@@ -123,19 +107,10 @@ class Trainer:
         self.sampler = DistributedSampler(
             train_samples, num_replicas=self.world_size, rank=self.rank, shuffle=True, seed=cfg.run.seed, drop_last=True
         )
+        # Worker seeds come from this generator, fixed per epoch in _set_epoch.
         self.loader_generator = torch.Generator()
+        self.loader = build_train_loader(train_samples, self.sampler, cfg, self.device, self.loader_generator)
         batch = cfg.train.batch_size
-        self.loader = DataLoader(
-            train_samples,
-            batch_size=batch,
-            sampler=self.sampler,
-            num_workers=cfg.data.workers,
-            pin_memory=self.device.type == "cuda",
-            drop_last=len(self.sampler) >= batch,
-            worker_init_fn=_seed_worker,
-            generator=self.loader_generator,
-            persistent_workers=False,
-        )
         self.steps_per_epoch = len(self.loader)
         if cfg.train.max_steps_per_epoch:
             self.steps_per_epoch = min(self.steps_per_epoch, cfg.train.max_steps_per_epoch)
@@ -170,31 +145,11 @@ class Trainer:
                 self.train_module, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )
 
-    # ------------------------------------------------------------------ setup
-    def _start_logging(self) -> None:
-        package_logger = logging.getLogger("convnextpose")
-        handler = logging.FileHandler(self.log_dir / "train.log")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        package_logger.addHandler(handler)
-        if package_logger.level == logging.NOTSET or package_logger.level > logging.INFO:
-            package_logger.setLevel(logging.INFO)
-        self._file_handler = handler
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            logger.debug("TensorBoard is not installed: scalars go to the text log only")
-        else:
-            self.tensorboard = SummaryWriter(str(self.log_dir))
-
     def close(self) -> None:
         """Flush and detach the log file and TensorBoard writer."""
-        if self._file_handler is not None:
-            logging.getLogger("convnextpose").removeHandler(self._file_handler)
-            self._file_handler.close()
-            self._file_handler = None
-        if self.tensorboard is not None:
-            self.tensorboard.close()
-            self.tensorboard = None
+        if self.run_log is not None:
+            self.run_log.close()
+            self.run_log = None
 
     # ------------------------------------------------------------ checkpoints
     def _resume(self) -> None:
@@ -349,14 +304,7 @@ class Trainer:
         self._set_epoch(epoch)
         progress = None
         if self.is_main and self.cfg.run.progress:
-            from tqdm import tqdm
-
-            progress = tqdm(
-                total=self.steps_per_epoch,
-                desc=f"epoch {epoch}/{self.cfg.train.end_epoch - 1}",
-                leave=False,
-                dynamic_ncols=True,
-            )
+            progress = progress_bar(self.steps_per_epoch, epoch, self.cfg.train.end_epoch - 1)
         loss_sum, count, samples = 0.0, 0, 0
         term_sums: dict[str, float] = {}
         data_time = compute_time = 0.0
@@ -383,7 +331,7 @@ class Trainer:
                 remaining = (self.cfg.train.end_epoch - epoch) * self.steps_per_epoch - (step + 1)
                 eta = remaining * (tick - start) / (step + 1)
                 progress.set_postfix(
-                    loss=f"{values['loss']:.4f}", lr=f"{values['lr']:.2e}", samples_s=f"{rate:.1f}", eta=_hms(eta)
+                    loss=f"{values['loss']:.4f}", lr=f"{values['lr']:.2e}", samples_s=f"{rate:.1f}", eta=format_hms(eta)
                 )
                 progress.update(1)
             if self.is_main and (global_step % self.cfg.train.log_interval == 0 or step + 1 == self.steps_per_epoch):
@@ -396,10 +344,9 @@ class Trainer:
                     values["lr"],
                     rate,
                 )
-                if self.tensorboard is not None:
-                    self.tensorboard.add_scalar("train/loss", values["loss"], global_step)
-                    self.tensorboard.add_scalar("train/lr", values["lr"], global_step)
-                    self.tensorboard.add_scalar("train/samples_per_s", rate, global_step)
+                if self.run_log is not None:
+                    scalars = {"train/loss": values["loss"], "train/lr": values["lr"], "train/samples_per_s": rate}
+                    self.run_log.scalars(global_step, scalars)
         if progress is not None:
             progress.close()
         elapsed = time.perf_counter() - start
@@ -437,11 +384,11 @@ class Trainer:
                 if self.is_main:
                     logger.info(
                         "epoch %d: loss %.5f (%s), lr %.3e, %.1f samples/s, data loading %.0f%% of the step time, %s",
-                        epoch, stats["loss"], _terms(stats), stats["lr"], stats["samples_per_s"], 100 * stats["data_share"],
-                        _hms(stats["seconds"]),
+                        epoch, stats["loss"], format_terms(stats), stats["lr"], stats["samples_per_s"],
+                        100 * stats["data_share"], format_hms(stats["seconds"]),
                     )  # fmt: skip
-                    if self.tensorboard is not None:
-                        self.tensorboard.add_scalar("epoch/loss", stats["loss"], epoch)
+                    if self.run_log is not None:
+                        self.run_log.scalars(epoch, {"epoch/loss": stats["loss"]})
                 if (epoch + 1) % cfg.train.save_interval == 0 or epoch + 1 == cfg.train.end_epoch:
                     self.save_snapshot(epoch)
             dist.barrier()
@@ -458,10 +405,3 @@ class Trainer:
             factory = Evaluator
         result = factory(self.cfg).evaluate(self.model, epoch=epoch)
         return {f"eval_{k}": v for k, v in result.get("summary", {}).items() if isinstance(v, (int, float))}
-
-
-def _hms(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    seconds = int(seconds)
-    return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
