@@ -14,8 +14,6 @@ import logging
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,42 +26,13 @@ from ..image import ImageError, ImageInput, as_normalized, as_rgb, decode_image_
 from ..joints import get_joint_set
 from .backends import make_backend
 from .detector import HOGPersonDetector, run_detector, whole_frame
+from .jobs import ImageJob, box_arrays, describe_image, group_rows, xy_pair
 from .person_finder import DEFAULT_REFINE_PASSES, find_person, start_boxes
 from .result import PersonPose, Poses
 from .root_depth import DEFAULT_FOCAL, estimate_root_depth
 from .tracker import PoseTracker
 
 logger = logging.getLogger(__name__)
-
-
-def _pair(value: float | Sequence[float] | np.ndarray, name: str) -> np.ndarray:
-    """A scalar or (2,) positive value as a float64 (2,) array."""
-    array = np.asarray(value, dtype=np.float64).reshape(-1)
-    if array.size == 1:
-        array = np.repeat(array, 2)
-    if array.shape != (2,) or not np.isfinite(array).all():
-        raise ValueError(f"{name} must be a number or a pair (x, y) of finite numbers, got {value!r}")
-    return array
-
-
-@dataclass
-class _Job:
-    """One image on its way through the pipeline."""
-
-    source: str
-    image: np.ndarray | None = None
-    error: str | None = None
-    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
-    scores: np.ndarray | None = None
-    indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    crop_boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
-    transforms: np.ndarray = field(default_factory=lambda: np.zeros((0, 2, 3)))  # image -> crop, per person
-    root_depths: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    depth_sources: list[str] = field(default_factory=list)
-    focal: np.ndarray = field(default_factory=lambda: np.zeros(2))
-    princpt: np.ndarray = field(default_factory=lambda: np.zeros(2))
-    warnings: list[str] = field(default_factory=list)
-    starts: tuple[np.ndarray, list[str]] | None = None  # "auto" detector, one person: boxes to refine from
 
 
 class PoseEstimator:
@@ -125,8 +94,8 @@ class PoseEstimator:
         if refine_passes < 0:
             raise ValueError(f"refine_passes must be >= 0, got {refine_passes}")
         self.refine_passes = int(refine_passes)
-        self.focal = _pair(DEFAULT_FOCAL if focal is None else focal, "focal")
-        self.princpt = None if princpt is None else _pair(princpt, "princpt")
+        self.focal = xy_pair(DEFAULT_FOCAL if focal is None else focal, "focal")
+        self.princpt = None if princpt is None else xy_pair(princpt, "princpt")
         self.fallback_to_frame = bool(fallback_to_frame)
         self.strict = bool(strict)
         self.batch_size = int(batch_size)
@@ -223,11 +192,11 @@ class PoseEstimator:
         for name, values in (("boxes", boxes), ("root_depths", root_depths), ("scores", scores)):
             if values is not None and len(values) != len(images):
                 raise ValueError(f"{name} has {len(values)} entries for {len(images)} images")
-        focal_pair = self.focal if focal is None else _pair(focal, "focal")
-        princpt_pair = self.princpt if princpt is None else _pair(princpt, "princpt")
+        focal_pair = self.focal if focal is None else xy_pair(focal, "focal")
+        princpt_pair = self.princpt if princpt is None else xy_pair(princpt, "princpt")
         jobs = []
         for i, image in enumerate(images):
-            job = _Job(source=_describe(image))
+            job = ImageJob(source=describe_image(image))
             try:
                 self._prepare(
                     job, image, None if boxes is None else boxes[i], None if root_depths is None else root_depths[i],
@@ -271,7 +240,7 @@ class PoseEstimator:
 
     def _prepare(
         self,
-        job: _Job,
+        job: ImageJob,
         image: ImageInput,
         boxes: Any,
         root_depths: Any,
@@ -295,23 +264,7 @@ class PoseEstimator:
                 boxes, scores = whole_frame(job.image)
                 job.warnings.append("no person detected: used the whole image as one person")
                 logger.info("%s: no person detected, using the whole image", job.source)
-        boxes = np.asarray(boxes, dtype=np.float64)
-        if boxes.size == 0:
-            boxes = boxes.reshape(0, 4)
-        if boxes.ndim == 1 and boxes.shape == (4,):
-            boxes = boxes[None]
-        if boxes.ndim != 2 or boxes.shape[1] != 4:
-            raise ValueError(f"boxes must be (N, 4) [x, y, w, h] px, got shape {boxes.shape}")
-        count = len(boxes)
-        depths = np.full(count, np.nan)
-        if root_depths is not None:
-            depths = np.asarray(root_depths, dtype=np.float64).reshape(-1)
-            if len(depths) != count:
-                raise ValueError(f"{len(depths)} root depths for {count} boxes")
-        if scores is not None:
-            scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-            if len(scores) != count:
-                raise ValueError(f"{len(scores)} scores for {count} boxes")
+        boxes, depths, scores = box_arrays(boxes, root_depths, scores)
         aspect = self.input_size[1] / self.input_size[0]
         crop_boxes, valid = process_boxes(boxes, width, height, aspect_ratio=aspect, scale=self.box_scale)
         valid = np.atleast_1d(valid) & (crop_boxes[:, 2] >= 1.0) & (crop_boxes[:, 3] >= 1.0)
@@ -338,14 +291,14 @@ class PoseEstimator:
         job.root_depths = depths[valid]
         job.depth_sources = [str(s) for s in sources[valid]]
 
-    def _run(self, jobs: list[_Job]) -> list[Poses]:
+    def _run(self, jobs: list[ImageJob]) -> list[Poses]:
         """Crop every job's people, run the network in batches, decode, and build the results."""
         owners = [(j, k) for j, job in enumerate(jobs) if job.error is None for k in range(len(job.boxes))]
         joints_hm = np.zeros((len(owners), self.spec.num_joints, 3), dtype=np.float32)
         confidence = np.zeros((len(owners), self.spec.num_joints), dtype=np.float32)
         for start in range(0, len(owners), self.batch_size):
             chunk = owners[start : start + self.batch_size]
-            crops = np.concatenate([self._crops(jobs[j], rows) for j, rows in _group(chunk)])
+            crops = np.concatenate([self._crops(jobs[j], rows) for j, rows in group_rows(chunk)])
             coords, conf = self._forward(crops)
             joints_hm[start : start + len(chunk)] = coords
             confidence[start : start + len(chunk)] = conf
@@ -361,7 +314,7 @@ class PoseEstimator:
             results.append(Poses(people, job.image.shape[:2], job.source, None, job.warnings))
         return results
 
-    def _find_person(self, job: _Job) -> Poses:
+    def _find_person(self, job: ImageJob) -> Poses:
         """The one person of an image with no boxes: see :mod:`.person_finder`."""
 
         def run(boxes: np.ndarray) -> Poses:
@@ -378,7 +331,7 @@ class PoseEstimator:
             )  # fmt: skip
         return Poses(people, job.image.shape[:2], job.source, None, job.warnings)
 
-    def _crops(self, job: _Job, rows: list[int]) -> np.ndarray:
+    def _crops(self, job: ImageJob, rows: list[int]) -> np.ndarray:
         """(N, H, W, 3) uint8 RGB crops of the job's people."""
         return warp_crops(job.image, job.transforms[rows], self.input_size)
 
@@ -396,7 +349,7 @@ class PoseEstimator:
         flipped = flip_back(coords[n:], perm, self.spec.output_size[1])
         return (coords[:n] + flipped) / 2.0, (conf[:n] + conf[n:][:, perm]) / 2.0
 
-    def _decode(self, job: _Job, joints_hm: np.ndarray, confidence: np.ndarray) -> list[PersonPose]:
+    def _decode(self, job: ImageJob, joints_hm: np.ndarray, confidence: np.ndarray) -> list[PersonPose]:
         boxes = job.crop_boxes
         inverse = invert_affine(job.transforms)
         joints_img = decode(
@@ -425,27 +378,6 @@ class PoseEstimator:
                 )
             )
         return people
-
-
-def _group(chunk: list[tuple[int, int]]) -> list[tuple[int, list[int]]]:
-    """Consecutive (job, row) pairs grouped by job: [(0, 0), (0, 1), (1, 0)] -> [(0, [0, 1]), (1, [0])]."""
-    groups: list[tuple[int, list[int]]] = []
-    for j, k in chunk:
-        if groups and groups[-1][0] == j:
-            groups[-1][1].append(k)
-        else:
-            groups.append((j, [k]))
-    return groups
-
-
-def _describe(image: Any) -> str:
-    if isinstance(image, (str, os.PathLike)):
-        return str(Path(image))
-    if isinstance(image, np.ndarray):
-        return f"array{tuple(image.shape)}"
-    if isinstance(image, (bytes, bytearray, memoryview)):
-        return f"bytes[{len(image)}]"
-    return type(image).__name__
 
 
 def focal_from_fov(width: int, horizontal_fov_deg: float) -> float:
