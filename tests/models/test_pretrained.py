@@ -26,21 +26,7 @@ def test_the_starter_and_the_distilled_default_are_registered_under_their_file_n
     assert load_model("xs-distilled").spec.input_size == (256, 256)
 
 
-# The dancer: the default puts the outstretched left arm's wrist about 0.16 of the box short of the fist and the right
-# wrist 0.12 below its label (one joint over 0.1 is allowed); its wrist marginal keeps a tail of mass along the arm
-# (model card, "What it gets right and wrong"). Left for more training.
-KNOWN_MISSES = {"single_person_4.png"}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="the wrists of the outstretched arms"))
-        if n in KNOWN_MISSES
-        else n
-        for n in sorted(photo_labels())
-    ],
-)
+@pytest.mark.parametrize("name", sorted(photo_labels()))
 def test_the_default_draws_a_right_skeleton_on_each_shared_photo(name):
     """No checkpoint, no boxes: the person is found and every labelled joint but one is within 0.1 of the box,
     left and right not swapped (the hand labels of tests/assets/shared_photo_labels.json)."""
